@@ -1,0 +1,53 @@
+# berth: the two commands a newcomer needs are `make demo` and `make test`.
+# Both run `setup` first, which installs whatever a fresh machine lacks.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian packages berth uses at run time and in its tests.
+APT_PACKAGES := etcd-server runc crun busybox-static umoci skopeo nftables iproute2 \
+	containernetworking-plugins graphviz iperf3 conntrack
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast test-unit lint typecheck bench clean
+
+setup: $(STAMP) apt
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi; \
+	command -v kubectl >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null || echo "setup: kubectl unavailable; kubectl tests will be skipped"; }
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/berth demo
+
+lint: setup
+	$(VENV)/bin/ruff check berth tests bench
+	$(VENV)/bin/mypy
+
+# Fast tier: no root, no real components (fakes only).
+test-unit: setup
+	$(VENV)/bin/pytest -q tests/unit
+
+# Everything except the slowest end-to-end tests.
+test-fast: setup
+	$(VENV)/bin/pytest -q -m 'not slow'
+
+test: setup lint
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) -m bench.api
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
