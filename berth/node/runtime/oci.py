@@ -1,0 +1,494 @@
+"""``OCIRuntimeService``: the RuntimeService on OCI bundles run by runc (or crun).
+
+A sandbox is a pinned network namespace (``/run/netns/berth-<node>-<uid>``,
+handed to the ``SandboxNetwork`` hook right after it exists), per-pod
+hosts/hostname/resolv.conf files, a /dev/shm tmpfs, and the pause process run
+as a container that creates the pod's IPC, UTS and PID namespaces.  A
+container is an overlayfs over its image's snapshot plus an OCI bundle whose
+spec joins the sandbox's namespaces (``spec.plan_container_spec``); it is
+created through ``berth-monitor``, which owns its output (CRI log file) and
+records its exit status, so containers outlive this process.  Every step is
+recorded in state files (``state.StateDir``); a new instance over the same
+root lists the same sandboxes and containers.  Creation undoes its finished
+steps when a later one fails, and stop/remove succeed on what is already gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+
+from berth.host import cgroups, mounts, netns
+from berth.host import oci as runtime
+from berth.host.errors import HostError
+from berth.host.helpers import ensure_helper
+from berth.host.loopback import set_loopback_up
+from berth.host.runtime_errors import RuntimeTimeout
+from berth.images import ImageNotFound as StoreImageNotFound
+from berth.images import ImageStore
+from berth.images.errors import ImageError
+from berth.node.runtime import errors
+from berth.node.runtime.protocol import (
+    Container,
+    ContainerConfig,
+    ContainerFilter,
+    ContainerState,
+    ContainerStatus,
+    ExecSyncResponse,
+    PodSandbox,
+    PodSandboxConfig,
+    PodSandboxFilter,
+    PodSandboxNetworkStatus,
+    PodSandboxStatus,
+    SandboxNetwork,
+    SandboxState,
+)
+from berth.node.runtime.spec import (
+    SandboxPaths,
+    plan_container_spec,
+    plan_process,
+    plan_sandbox_spec,
+    render_hosts,
+    render_resolv_conf,
+)
+from berth.node.runtime.state import ContainerRecord, SandboxRecord, StateDir, write_json_atomic
+
+SHM_SIZE = 64 << 20
+
+
+class LoopbackOnly:
+    """The default network: only ``lo``, brought up (enough for localhost between containers)."""
+
+    async def setup(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
+                    ) -> PodSandboxNetworkStatus:
+        set_loopback_up(netns_path)
+        return PodSandboxNetworkStatus()
+
+    async def teardown(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
+                       ) -> None:
+        return None
+
+
+def _parse_time(text: str) -> int:
+    """RFC 3339 with nanoseconds (as the monitor writes it) -> ns since the epoch."""
+    if not text:
+        return 0
+    base, _, frac = text.rstrip("Z").partition(".")
+    seconds = datetime.fromisoformat(base + "+00:00").timestamp()
+    return int(seconds) * 1_000_000_000 + int((frac or "0").ljust(9, "0")[:9])
+
+
+def _matches(labels: dict[str, str], selector: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _signal_number(name: str) -> int:
+    if not name:
+        return int(signal.SIGTERM)
+    if name.isdigit():
+        return int(name)
+    upper = name.upper()
+    member = signal.Signals.__members__.get(upper if upper.startswith("SIG") else "SIG" + upper)
+    return int(member if member is not None else signal.SIGTERM)
+
+
+class OCIRuntimeService:
+    """RuntimeService on runc/crun; state under ``root``, runtime state under ``run_root``."""
+
+    def __init__(self, root: Path, run_root: Path, images: ImageStore, *, node_name: str,
+                 runtime_name: str = "runc", network: SandboxNetwork | None = None,
+                 cgroup_root: str = "/berth") -> None:
+        self.state = StateDir(root)
+        self.run_root = run_root
+        self.images = images
+        self.node_name = node_name
+        self.network: SandboxNetwork = network or LoopbackOnly()
+        self.cgroup_root = f"{cgroup_root.rstrip('/')}/{node_name}"
+        self.rt = runtime.make_runtime(runtime_name, run_root / runtime_name)
+        self.monitor = ensure_helper("berth-monitor", root / "bin")
+        self._pause_rootfs = self._ensure_pause_rootfs(root)
+        self._sandboxes = self.state.load_sandboxes()
+        self._containers = self.state.load_containers()
+
+    @staticmethod
+    def _ensure_pause_rootfs(root: Path) -> Path:
+        pause = ensure_helper("berth-pause", root / "bin")
+        rootfs = root / "pause-rootfs"
+        target = rootfs / "pause"
+        if not target.exists() or target.stat().st_mtime < pause.stat().st_mtime:
+            for sub in ("proc", "dev"):
+                (rootfs / sub).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(pause, rootfs / ".pause.tmp")
+            (rootfs / ".pause.tmp").replace(target)
+        return rootfs
+
+    # -- sandboxes ---------------------------------------------------------
+    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
+        meta = config.metadata
+        for field_name in ("name", "namespace", "uid"):
+            if not getattr(meta, field_name):
+                raise errors.InvalidConfig(f"sandbox config: metadata.{field_name} is required")
+        sandbox_id = secrets.token_hex(32)
+        sdir = self.state.sandbox_dir(sandbox_id)
+        sdir.mkdir(parents=True)
+        netns_name = f"berth-{self.node_name}-{meta.uid.replace('-', '')[:12]}"
+        parent = config.linux.cgroup_parent or f"{self.cgroup_root}/pod{meta.uid}"
+        record = SandboxRecord(id=sandbox_id, config=config, created_at=time.time_ns(),
+                               netns_name=netns_name, cgroup_parent=parent,
+                               own_cgroup_parent=not config.linux.cgroup_parent)
+        self._sandboxes[sandbox_id] = record
+        self.state.save_sandbox(record)
+        try:
+            await self._setup_sandbox(record, sdir)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self.remove_pod_sandbox(sandbox_id)
+            if isinstance(exc, errors.RuntimeServiceError):
+                raise
+            if isinstance(exc, HostError | OSError):
+                raise errors.SandboxSetupError(f"pod {meta.namespace}/{meta.name}: {exc}") from exc
+            raise
+        return sandbox_id
+
+    async def _setup_sandbox(self, record: SandboxRecord, sdir: Path) -> None:
+        config = record.config
+        if netns.exists(record.netns_name):
+            raise errors.SandboxSetupError(
+                f"network namespace {record.netns_name} exists: pod uid {config.metadata.uid} "
+                "already has a sandbox; stop it first")
+        record.netns_path = netns.create_netns(record.netns_name)
+        self.state.save_sandbox(record)
+        net = await self.network.setup(record.id, record.netns_path, config)
+        record.ip, record.additional_ips = net.ip, list(net.additional_ips)
+        record.network_ready = True
+        self.state.save_sandbox(record)
+        hostname = config.hostname or config.metadata.name
+        (sdir / "hostname").write_text(hostname + "\n")
+        (sdir / "hosts").write_text(render_hosts(hostname, record.ip, config.host_aliases))
+        host_resolv = Path("/etc/resolv.conf")
+        (sdir / "resolv.conf").write_text(render_resolv_conf(
+            config.dns_config, host_resolv.read_text() if host_resolv.exists() else ""))
+        mounts.mount_tmpfs(sdir / "shm", size_bytes=SHM_SIZE, mode=0o1777)
+        bundle = sdir / "bundle"
+        bundle.mkdir()
+        spec = plan_sandbox_spec(config, str(self._pause_rootfs), record.netns_path,
+                                 f"{record.cgroup_parent}/{record.id}")
+        write_json_atomic(bundle / "config.json", spec)
+        created = await runtime.create_monitored(
+            self.rt, self.monitor, record.id, bundle, log_path=None,
+            exit_path=sdir / "exit.json", pid_path=sdir / "pause.pid")
+        record.pause_pid, record.monitor_pid = created.pid, created.monitor_pid
+        record.pause_start_time = runtime.process_start_time(created.pid)
+        self.state.save_sandbox(record)
+        await runtime.start(self.rt, record.id)
+        record.ready = True
+        self.state.save_sandbox(record)
+
+    def _sandbox(self, sandbox_id: str) -> SandboxRecord:
+        try:
+            return self._sandboxes[sandbox_id]
+        except KeyError:
+            raise errors.NotFound(f"pod sandbox {sandbox_id!r} not found") from None
+
+    def _pause_alive(self, record: SandboxRecord) -> bool:
+        return bool(record.pause_pid) and runtime.process_start_time(
+            record.pause_pid) == record.pause_start_time
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        """Kill every container and the pause process, tear down the network (idempotent)."""
+        record = self._sandbox(sandbox_id)
+        for container in [c for c in self._containers.values() if c.sandbox_id == sandbox_id]:
+            await self.stop_container(container.id, 0)
+        if record.pause_pid:
+            with contextlib.suppress(HostError):
+                await runtime.kill(self.rt, record.id, int(signal.SIGKILL))
+            await self._wait_gone(record.pause_pid, record.pause_start_time, 5.0)
+        await runtime.delete(self.rt, record.id)
+        if record.network_ready:
+            await self.network.teardown(record.id, record.netns_path, record.config)
+            record.network_ready = False
+        if record.netns_name:
+            netns.delete_netns(record.netns_name)
+        mounts.unmount_all(self.state.sandbox_dir(sandbox_id) / "shm")
+        record.ready = False
+        self.state.save_sandbox(record)
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        """Remove the sandbox, its containers, state and cgroups; unknown ids are fine."""
+        if sandbox_id not in self._sandboxes:
+            return
+        await self.stop_pod_sandbox(sandbox_id)
+        record = self._sandboxes[sandbox_id]
+        for container in [c for c in self._containers.values() if c.sandbox_id == sandbox_id]:
+            await self.remove_container(container.id)
+        if record.own_cgroup_parent:
+            with contextlib.suppress(HostError):
+                cgroups.teardown_cgroup_tree(record.cgroup_parent)
+        shutil.rmtree(self.state.sandbox_dir(sandbox_id), ignore_errors=True)
+        del self._sandboxes[sandbox_id]
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
+        record = self._sandbox(sandbox_id)
+        return PodSandboxStatus(
+            id=record.id, metadata=record.config.metadata, state=self._sandbox_state(record),
+            created_at=record.created_at,
+            network=PodSandboxNetworkStatus(ip=record.ip, additional_ips=record.additional_ips),
+            netns_path=record.netns_path, pid=record.pause_pid,
+            labels=dict(record.config.labels), annotations=dict(record.config.annotations),
+            share_process_namespace=record.config.linux.share_process_namespace)
+
+    def _sandbox_state(self, record: SandboxRecord) -> SandboxState:
+        ready = record.ready and self._pause_alive(record)
+        return SandboxState.READY if ready else SandboxState.NOTREADY
+
+    async def list_pod_sandbox(self, filter: PodSandboxFilter | None = None
+                               ) -> list[PodSandbox]:
+        wanted = filter or PodSandboxFilter()
+        found = []
+        for record in sorted(self._sandboxes.values(), key=lambda r: r.created_at):
+            state = self._sandbox_state(record)
+            if wanted.id and not record.id.startswith(wanted.id):
+                continue
+            if wanted.state is not None and state != wanted.state:
+                continue
+            if not _matches(record.config.labels, wanted.label_selector):
+                continue
+            found.append(PodSandbox(id=record.id, metadata=record.config.metadata, state=state,
+                                    created_at=record.created_at,
+                                    labels=dict(record.config.labels),
+                                    annotations=dict(record.config.annotations)))
+        return found
+
+    # -- containers --------------------------------------------------------
+    async def create_container(self, sandbox_id: str, config: ContainerConfig,
+                               sandbox_config: PodSandboxConfig) -> str:
+        sandbox = self._sandbox(sandbox_id)
+        what = f"container {config.metadata.name!r}"
+        if not config.metadata.name:
+            raise errors.InvalidConfig("container config: metadata.name is required")
+        if self._sandbox_state(sandbox) != SandboxState.READY:
+            raise errors.SandboxNotReady(f"{what}: pod sandbox {sandbox_id[:12]} is not ready")
+        try:
+            image = self.images.get(config.image)
+        except StoreImageNotFound as exc:
+            raise errors.ImageNotFound(f"{what}: {exc}") from exc
+        except ImageError as exc:
+            raise errors.InvalidConfig(f"{what}: image: {exc}") from exc
+        container_id = secrets.token_hex(32)
+        cdir = self.state.container_dir(container_id)
+        cdir.mkdir(parents=True)
+        log_dir = sandbox_config.log_directory or sandbox.config.log_directory
+        log_path = (Path(log_dir) / config.log_path if log_dir and config.log_path
+                    else cdir / "container.log")
+        record = ContainerRecord(
+            id=container_id, sandbox_id=sandbox_id, config=config, image_id=image.id,
+            image_name=image.names[0] if image.names else image.id, created_at=time.time_ns(),
+            log_path=str(log_path), cgroups_path=f"{sandbox.cgroup_parent}/{container_id}",
+            stop_signal=image.config.stop_signal)
+        self._containers[container_id] = record
+        self.state.save_container(record)
+        try:
+            snapshot = await asyncio.to_thread(self.images.ensure_snapshot, image)
+            etc = snapshot / "etc"
+            process = plan_process(
+                image.config, config, sandbox.config.hostname or sandbox.config.metadata.name,
+                passwd=_read_text(etc / "passwd"), group=_read_text(etc / "group"))
+            rootfs = cdir / "rootfs"
+            mounts.mount_overlay(rootfs, [snapshot], cdir / "upper", cdir / "work")
+            sdir = self.state.sandbox_dir(sandbox_id)
+            paths = SandboxPaths(
+                pause_pid=sandbox.pause_pid, netns_path=sandbox.netns_path,
+                hosts=str(sdir / "hosts"), hostname=str(sdir / "hostname"),
+                resolv_conf=str(sdir / "resolv.conf"), shm=str(sdir / "shm"),
+                share_pid=sandbox.config.linux.share_process_namespace)
+            spec = plan_container_spec(config, process, str(rootfs), paths, record.cgroups_path)
+            (cdir / "bundle").mkdir()
+            write_json_atomic(cdir / "bundle" / "config.json", spec)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            created = await runtime.create_monitored(
+                self.rt, self.monitor, container_id, cdir / "bundle", log_path=log_path,
+                exit_path=cdir / "exit.json", pid_path=cdir / "init.pid",
+                oom_path=cgroups.oom_counter_file(record.cgroups_path))
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self.remove_container(container_id)
+            if isinstance(exc, errors.RuntimeServiceError):
+                raise
+            if isinstance(exc, HostError | OSError | ImageError):
+                raise errors.CreateContainerError(f"{what}: {exc}") from exc
+            raise
+        record.pid, record.monitor_pid = created.pid, created.monitor_pid
+        record.pid_start_time = runtime.process_start_time(created.pid)
+        record.monitor_start_time = runtime.process_start_time(created.monitor_pid)
+        self.state.save_container(record)
+        return container_id
+
+    def _container(self, container_id: str) -> ContainerRecord:
+        try:
+            return self._containers[container_id]
+        except KeyError:
+            raise errors.NotFound(f"container {container_id!r} not found") from None
+
+    async def start_container(self, container_id: str) -> None:
+        record = self._container(container_id)
+        started_at = time.time_ns()  # before: a short-lived process may end before start returns
+        try:
+            await runtime.start(self.rt, container_id)
+        except HostError as exc:
+            record.start_error = str(exc)
+            self.state.save_container(record)
+            raise errors.RunContainerError(
+                f"container {record.config.metadata.name!r}: {exc}") from exc
+        record.started_at = started_at
+        self.state.save_container(record)
+
+    def _init_alive(self, record: ContainerRecord) -> bool:
+        return bool(record.pid) and runtime.process_start_time(
+            record.pid) == record.pid_start_time
+
+    def _container_state(self, record: ContainerRecord) -> ContainerState:
+        if self.state.read_exit(record.id) is not None:
+            return ContainerState.EXITED
+        if not record.pid:
+            return ContainerState.UNKNOWN
+        if self._init_alive(record):
+            return ContainerState.RUNNING if record.started_at else ContainerState.CREATED
+        return ContainerState.UNKNOWN
+
+    async def _wait_gone(self, pid: int, start_time: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while runtime.process_start_time(pid) == start_time and start_time:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def _wait_exit_file(self, record: ContainerRecord, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.state.read_exit(record.id) is None and time.monotonic() < deadline:
+            if record.monitor_pid and runtime.process_start_time(
+                    record.monitor_pid) != record.monitor_start_time:
+                return  # the monitor is gone: no exit file will come
+            await asyncio.sleep(0.02)
+
+    async def stop_container(self, container_id: str, timeout: float) -> None:
+        """Stop signal (the image's StopSignal or SIGTERM), SIGKILL after ``timeout`` s."""
+        record = self._container(container_id)
+        if not self._init_alive(record):
+            await self._wait_exit_file(record, 1.0)
+            return
+        if timeout > 0:
+            with contextlib.suppress(HostError):
+                await runtime.kill(self.rt, container_id, _signal_number(record.stop_signal))
+            if await self._wait_gone(record.pid, record.pid_start_time, timeout):
+                await self._wait_exit_file(record, 2.0)
+                return
+        with contextlib.suppress(HostError):
+            await runtime.kill(self.rt, container_id, int(signal.SIGKILL), all_processes=True)
+        await self._wait_gone(record.pid, record.pid_start_time, 10.0)
+        await self._wait_exit_file(record, 2.0)
+
+    async def remove_container(self, container_id: str) -> None:
+        """Kill if needed, delete from the runtime, unmount, remove state (idempotent)."""
+        record = self._containers.get(container_id)
+        if record is None:
+            return
+        if self._init_alive(record):
+            await self.stop_container(container_id, 0)
+        await runtime.delete(self.rt, container_id)
+        cdir = self.state.container_dir(container_id)
+        mounts.unmount_all(cdir / "rootfs")
+        shutil.rmtree(cdir, ignore_errors=True)
+        del self._containers[container_id]
+
+    async def list_containers(self, filter: ContainerFilter | None = None) -> list[Container]:
+        wanted = filter or ContainerFilter()
+        found = []
+        for record in sorted(self._containers.values(), key=lambda r: r.created_at):
+            state = self._container_state(record)
+            if wanted.id and not record.id.startswith(wanted.id):
+                continue
+            if wanted.pod_sandbox_id and not record.sandbox_id.startswith(wanted.pod_sandbox_id):
+                continue
+            if wanted.state is not None and state != wanted.state:
+                continue
+            if not _matches(record.config.labels, wanted.label_selector):
+                continue
+            found.append(Container(
+                id=record.id, pod_sandbox_id=record.sandbox_id, metadata=record.config.metadata,
+                image=record.image_name, image_ref=record.image_id, state=state,
+                created_at=record.created_at, labels=dict(record.config.labels),
+                annotations=dict(record.config.annotations)))
+        return found
+
+    async def container_status(self, container_id: str) -> ContainerStatus:
+        record = self._container(container_id)
+        state = self._container_state(record)
+        exit_info = self.state.read_exit(container_id) or {}
+        exit_code, reason, message, finished = 0, "", "", 0
+        if state == ContainerState.EXITED:
+            exit_code = int(exit_info.get("exitCode", 255))
+            finished = _parse_time(str(exit_info.get("finishedAt", "")))
+            if exit_info.get("oomKilled"):
+                reason = "OOMKilled"
+            else:
+                reason = "Completed" if exit_code == 0 else "Error"
+        elif state == ContainerState.UNKNOWN:
+            reason, message = "Unknown", "the container's process and monitor are gone"
+        if record.start_error:
+            message = record.start_error
+        return ContainerStatus(
+            id=record.id, metadata=record.config.metadata, state=state,
+            created_at=record.created_at, started_at=record.started_at, finished_at=finished,
+            exit_code=exit_code, image=record.image_name, image_ref=record.image_id,
+            reason=reason, message=message, labels=dict(record.config.labels),
+            annotations=dict(record.config.annotations), mounts=list(record.config.mounts),
+            log_path=record.log_path,
+            pid=record.pid if state == ContainerState.RUNNING else 0)
+
+    async def exec_sync(self, container_id: str, cmd: list[str], timeout: float = 0
+                        ) -> ExecSyncResponse:
+        """Run ``cmd`` in the running container; ``timeout`` 0 waits forever."""
+        record = self._container(container_id)
+        if self._container_state(record) != ContainerState.RUNNING:
+            raise errors.NotFound(f"container {record.config.metadata.name!r} is not running")
+        if not cmd:
+            raise errors.InvalidConfig("exec: cmd must not be empty")
+        try:
+            result = await runtime.exec_sync(self.rt, container_id, cmd,
+                                             timeout=timeout or None)
+        except RuntimeTimeout as exc:
+            raise errors.ExecTimeout(
+                f"exec {cmd[0]!r} in {record.config.metadata.name!r}: "
+                f"timed out after {timeout} s") from exc
+        except HostError as exc:
+            raise errors.RunContainerError(f"exec in {record.config.metadata.name!r}: {exc}"
+                                           ) from exc
+        return ExecSyncResponse(result.exit_code, result.stdout, result.stderr)
+
+    async def reopen_container_log(self, container_id: str) -> None:
+        """Ask the container's monitor to reopen its log file (after rotation)."""
+        record = self._container(container_id)
+        if runtime.process_start_time(record.monitor_pid) != record.monitor_start_time:
+            raise errors.NotFound(f"container {container_id[:12]} is not running")
+        runtime.signal_process(record.monitor_pid, int(signal.SIGUSR1))
+
+    async def exec(self, container_id: str, cmd: list[str], tty: bool = False) -> None:
+        raise errors.Unimplemented("streaming exec is not implemented yet; use exec_sync")
+
+    def image_ids_in_use(self) -> frozenset[str]:
+        return frozenset(r.image_id for r in self._containers.values())
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return ""
+

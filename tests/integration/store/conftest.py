@@ -1,0 +1,63 @@
+"""Fixtures for the datastore suite: every test runs against SQLite and a real etcd.
+
+``backend`` is parametrized over both; the etcd one shares one single-member
+etcd per session (started on loopback ports, always stopped). Tests isolate
+themselves by using a resource name of their own (``resource`` fixture).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from berth.store import Store, open_store
+from berth.testing.etcd import EtcdCluster
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    data_dir: Path
+
+    async def open(self, **options: Any) -> Store:
+        options.setdefault("compaction", None)
+        return await open_store(self.url, self.data_dir, **options)
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), size=1)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        return Backend("sqlite", "sqlite", tmp_path)
+    cluster: EtcdCluster = request.getfixturevalue("etcd_cluster")
+    return Backend("etcd", cluster.url, tmp_path)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    st = await backend.open()
+    try:
+        yield st
+    finally:
+        await st.close()
+
+
+@pytest.fixture
+def resource() -> str:
+    """A resource key no other test uses (etcd is shared by the session)."""
+    return f"widgets{uuid.uuid4().hex[:8]}"
