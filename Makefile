@@ -4,13 +4,21 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages berth uses at run time and in its tests.
-APT_PACKAGES := etcd-server runc crun busybox-static umoci skopeo nftables iproute2 \
+APT_PACKAGES := gcc libc6-dev etcd-server runc crun busybox-static umoci skopeo nftables iproute2 \
 	containernetworking-plugins graphviz iperf3 conntrack
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast test-unit lint typecheck bench clean
+.PHONY: setup apt helpers demo test test-fast test-unit lint typecheck bench clean
 
-setup: $(STAMP) apt
+setup: $(STAMP) apt helpers
+
+# The pause process and the per-container monitor are tiny static C programs
+# (a Python process would cost ~9 MB per pod; these cost ~0.5 MB).
+HELPERS := berth/host/bin/berth-pause berth/host/bin/berth-monitor
+helpers: $(HELPERS)
+berth/host/bin/berth-%: berth/host/%.c
+	@mkdir -p berth/host/bin
+	gcc -static -Os -s -o $@ $<
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do \

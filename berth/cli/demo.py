@@ -77,9 +77,11 @@ def main(args: argparse.Namespace) -> int:
           "berth server: a Kubernetes-compatible API over TLS with a bearer token, "
           "objects in SQLite; it writes an admin kubeconfig.")
     print(f"\n$ berth server --data-dir {work}/server --listen 127.0.0.1:{port}")
-    server = subprocess.Popen(
-        [berth, "server", "--data-dir", str(work / "server"), "--listen", f"127.0.0.1:{port}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "wb"))
+    with open(work / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            [berth, "server", "--data-dir", str(work / "server"),
+             "--listen", f"127.0.0.1:{port}"],
+            env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 30
         while not (work / "kubeconfig").exists() or _closed(port):

@@ -32,6 +32,7 @@ from berth.cni.plugins.bridge_conf import (
     plan_routes,
     route_gateway,
 )
+from berth.cni.plugins.masq import setup_masq, sync_masq, teardown_masq
 from berth.cni.skel import CmdArgs, Plugin, run_main
 from berth.cni.spec import Interface, Result, parse_dns
 
@@ -57,6 +58,9 @@ class Bridge(Plugin):
                 result = ipam.delegate("ADD", args, conf) or Result(conf.cni_version)
                 undo.callback(ipam.delegate, "DEL", args, conf)
                 result = self._setup(args, bc, result, pod_fd, undo)
+                if bc.ip_masq and result.ips:
+                    undo.callback(teardown_masq, conf.name, [ip.address.ip for ip in result.ips])
+                    setup_masq(conf.name, result.ips)
                 undo.pop_all()
         finally:
             os.close(pod_fd)
@@ -99,20 +103,29 @@ class Bridge(Plugin):
         return replace(attach_result(result, ips, routes), interfaces=interfaces)
 
     def delete(self, args: CmdArgs, conf: NetConf) -> None:
-        parse_bridge_conf(conf)
+        bc = parse_bridge_conf(conf)
+        addrs = [ip.address.ip for ip in conf.prev_result.ips] if conf.prev_result else []
+        if bc.ip_masq and not addrs:
+            addrs = ipam.held_addresses(args, conf)
         ipam.delegate("DEL", args, conf)
         from berth.host.errors import NetnsNotFound
         from berth.host.netlink import Netlink
 
+        deleted = False
         if args.netns:
             try:
                 with Netlink.open(args.netns) as pod:
-                    if pod.delete_link(args.ifname):
-                        return
+                    link = pod.get_link(args.ifname)
+                    if link is not None:
+                        addrs += [a.ip for a in pod.addrs(link.index)]
+                        deleted = pod.delete_link(args.ifname)
             except NetnsNotFound:
                 pass
-        with Netlink.open() as host:
-            host.delete_link(host_veth_name(args.container_id, args.ifname))
+        if not deleted:
+            with Netlink.open() as host:
+                host.delete_link(host_veth_name(args.container_id, args.ifname))
+        if bc.ip_masq:
+            teardown_masq(conf.name, [a for a in dict.fromkeys(addrs) if not a.is_link_local])
 
     def check(self, args: CmdArgs, conf: NetConf) -> None:
         bc = parse_bridge_conf(conf)
@@ -141,12 +154,14 @@ class Bridge(Plugin):
         keep = {host_veth_name(cid, ifname) for cid, ifname in valid_attachments(conf)}
         with Netlink.open() as host:
             br = host.get_link(bc.bridge)
-            if br is None:
-                return
-            for link in host.links():
-                if (link.master == br.index and link.kind == "veth"
-                        and link.name.startswith(VETH_PREFIX) and link.name not in keep):
-                    host.delete_link(link.name)
+            stale = [] if br is None else [
+                link.name for link in host.links()
+                if link.master == br.index and link.kind == "veth"
+                and link.name.startswith(VETH_PREFIX) and link.name not in keep]
+            for name in stale:
+                host.delete_link(name)
+        if bc.ip_masq:
+            sync_masq(conf.name, ipam.held_addresses(args, conf, everyone=True))
 
 
 def check_attachment(args: CmdArgs, bc: BridgeConf, prev: Result, host: Netlink,

@@ -13,7 +13,7 @@ from berth.cni import invoke
 from berth.cni.conf import NetConf
 from berth.cni.errors import InvalidConfig
 from berth.cni.skel import CmdArgs, run_command
-from berth.cni.spec import Result, parse_result
+from berth.cni.spec import IPAddress, Result, parse_result
 
 IN_PROCESS = "berth-host-local"
 
@@ -47,3 +47,18 @@ def delegate(command: str, args: CmdArgs, conf: NetConf) -> Result | None:
     if reply is None:
         raise InvalidConfig(f"ipam.type: {kind} returned no result for ADD")
     return parse_result(reply, f"{kind} result")
+
+
+def held_addresses(args: CmdArgs, conf: NetConf, *, everyone: bool = False) -> list[IPAddress]:
+    """Addresses berth-host-local holds for this attachment (or for all, ``everyone``).
+
+    Only the in-process IPAM can be asked; for other IPAM plugins this is empty.
+    """
+    if ipam_type(conf) != IN_PROCESS:
+        return []
+    from berth.cni.plugins.host_local import open_store
+
+    store = open_store(conf)
+    if everyone:
+        return [ip for ip, _, _ in store.attachments()]
+    return store.get_by_id(args.container_id, args.ifname)

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from berth.cni.spec import IPConfig, IPInterface
+from berth.cni.spec import IPAddress, IPConfig, IPInterface
 
 FAMILY = "inet"
 TABLE = "berth-cni"
@@ -56,13 +56,24 @@ def plan_setup(network: str, addrs: Iterable[IPInterface]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_teardown(network: str, addrs: Iterable[IPInterface]) -> str:
+def plan_teardown(network: str, addrs: Iterable[IPAddress]) -> str:
     """Remove pod addresses; adding each first makes the delete succeed when it is absent."""
     _, set4, set6 = names(network)
     lines = _declare(network)
     for a in addrs:
-        target = f"{FAMILY} {TABLE} {set4 if a.version == 4 else set6} {{ {a.ip} }}"
+        target = f"{FAMILY} {TABLE} {set4 if a.version == 4 else set6} {{ {a} }}"
         lines += [f"add element {target}", f"delete element {target}"]
+    return "\n".join(lines) + "\n"
+
+
+def plan_sync(network: str, addrs: Iterable[IPAddress]) -> str:
+    """Make the sets hold exactly ``addrs`` (GC)."""
+    _, set4, set6 = names(network)
+    lines = [*_declare(network), f"flush set {FAMILY} {TABLE} {set4}",
+             f"flush set {FAMILY} {TABLE} {set6}"]
+    for a in addrs:
+        lines.append(f"add element {FAMILY} {TABLE} {set4 if a.version == 4 else set6} "
+                     f"{{ {a} }}")
     return "\n".join(lines) + "\n"
 
 
@@ -86,10 +97,27 @@ def setup_masq(network: str, ips: tuple[IPConfig, ...]) -> None:
     nft.apply(plan_setup(network, [ip.address for ip in ips]))
 
 
-def teardown_masq(network: str, addrs: Iterable[IPInterface]) -> None:
+def teardown_masq(network: str, addrs: Iterable[IPAddress]) -> None:
     from berth.host import nft
 
+    if nft.list_table(FAMILY, TABLE) is None:
+        return
     nft.apply(plan_teardown(network, addrs))
+    _cleanup(network)
+
+
+def sync_masq(network: str, addrs: Iterable[IPAddress]) -> None:
+    from berth.host import nft
+
+    if nft.list_table(FAMILY, TABLE) is None:
+        return
+    nft.apply(plan_sync(network, addrs))
+    _cleanup(network)
+
+
+def _cleanup(network: str) -> None:
+    from berth.host import nft
+
     table = nft.list_table(FAMILY, TABLE)
     if table is not None:
         script = plan_cleanup(network, table)
