@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("describe", "show an object in detail, with its events"),
     "delete": ("delete", "delete objects by name or manifest, and wait until gone"),
     "demo": ("demo", "tell the seed's story on live components, step by step"),
+    "node": ("node", "run the node agent (kubelet role): pods on runc with CNI networking"),
+    "image": ("image", "manage the local image store (import, ls, rm)"),
+    "logs": ("logs", "print the logs of a pod's container"),
+    "exec": ("exec", "run a command in a pod's container"),
 }
 
 

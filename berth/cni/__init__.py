@@ -6,5 +6,6 @@
 - ``skel``: the plugin side of the protocol (env + stdin -> result JSON or error JSON);
 - ``invoke``: the runtime side of one plugin call (exec, env, stdin, timeout);
 - ``client``/``cache``: the libcni role - conf dirs, chains, result cache, GC;
-- ``plugins``: berth's plugins (bridge, host-local, loopback) as executables.
+- ``confdir``: .conf/.conflist files of a conf dir;
+- ``plugins``: berth's plugins (bridge, host-local, loopback, portmap) as executables.
 """

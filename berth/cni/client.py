@@ -145,7 +145,7 @@ class CNIClient:
                     raise PluginError(kind, exc.msg, exc.details, code=exc.code) from exc
         except CNIError:
             with contextlib.suppress(CNIError):
-                self._delete(net, rt, version, prev)
+                self._delete(net, rt, version, prev if at_least(version, "0.4.0") else None)
             raise
         assert prev is not None
         result = Result(version, prev.interfaces, prev.ips, prev.routes, prev.dns)

@@ -10,7 +10,8 @@ pyroute2 or OSError details they would have to decode themselves::
      ├── NetlinkError          a netlink request failed (carries errno)
      │    ├── LinkNotFound     no link with that name/index
      │    └── LinkExists       a link with that name already exists
-     └── NftError              the nft command refused a ruleset (carries its stderr)
+     ├── NftError              the nft command refused a ruleset (carries its stderr)
+     └── SysctlError           a /proc/sys value could not be written (berth.host.sysctl)
 
 Other host adapters (runtime, mounts, nftables) add their own branches under
 ``HostError``.

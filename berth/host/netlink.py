@@ -156,13 +156,14 @@ class Netlink:
         return link
 
     def add_veth(self, name: str, peer: str, peer_netns_fd: int, mtu: int,
-                 master: int | None = None) -> Link:
+                 master: int | None = None, peer_mac: str = "") -> Link:
         """A veth pair: ``name`` here, ``peer`` created directly in the other namespace."""
         extra: dict[str, Any] = {"master": master} if master else {}
+        peer_spec: dict[str, Any] = {"ifname": peer, "net_ns_fd": peer_netns_fd, "mtu": mtu}
+        if peer_mac:
+            peer_spec["address"] = peer_mac
         with _translate(f"create veth {name}"):
-            self._ipr.link("add", ifname=name, kind="veth", mtu=mtu,
-                           peer={"ifname": peer, "net_ns_fd": peer_netns_fd, "mtu": mtu},
-                           **extra)
+            self._ipr.link("add", ifname=name, kind="veth", mtu=mtu, peer=peer_spec, **extra)
         return self.require_link(name)
 
     def set_up(self, index: int) -> None:

@@ -46,6 +46,9 @@ class Bridge(Plugin):
     def add(self, args: CmdArgs, conf: NetConf) -> Result:
         bc = parse_bridge_conf(conf)
         dns = parse_dns(conf.raw.get("dns"), "dns")
+        rt_dns = conf.runtime_config.get("dns")
+        if rt_dns:
+            dns = parse_dns(rt_dns, "runtimeConfig.dns")
         from berth.host import netns
         from berth.host.errors import NetnsNotFound
 
@@ -82,7 +85,8 @@ class Bridge(Plugin):
             br = host.ensure_bridge(bc.bridge, bc.mtu)
             if bc.promisc and not br.promisc:
                 host.set_promisc(br.index, True)
-            hv = host.add_veth(veth, args.ifname, pod_fd, bc.mtu, master=br.index)
+            hv = host.add_veth(veth, args.ifname, pod_fd, bc.mtu, master=br.index,
+                               peer_mac=bc.mac)
             undo.callback(host.delete_link, veth)
             if bc.hairpin:
                 host.set_hairpin(hv.index, True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from dataclasses import dataclass, replace
 
 from berth.cni.conf import NetConf, get_bool, get_int, get_str
@@ -24,6 +25,7 @@ from berth.cni.spec import IPAddress, IPConfig, IPInterface, Result, Route
 DEFAULT_BRIDGE = "cni0"
 DEFAULT_MTU = 1500
 VETH_PREFIX = "bth"
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class BridgeConf:
     ip_masq: bool
     hairpin: bool
     promisc: bool
+    mac: str = ""
 
 
 def parse_bridge_conf(conf: NetConf) -> BridgeConf:
@@ -44,6 +47,11 @@ def parse_bridge_conf(conf: NetConf) -> BridgeConf:
         raise InvalidConfig(f"bridge: invalid interface name {bridge!r}",
                             f"at most {MAX_IFNAME} characters, no '/', ':' or spaces")
     is_default_gw = get_bool(raw, "isDefaultGateway")
+    mac, where = conf.runtime_config.get("mac"), "runtimeConfig.mac"
+    if not mac:
+        mac, where = ((raw.get("args") or {}).get("cni") or {}).get("mac"), "args.cni.mac"
+    if mac and (not isinstance(mac, str) or not MAC_RE.match(mac)):
+        raise InvalidConfig(f"{where}: invalid MAC address {mac!r}")
     return BridgeConf(
         bridge=bridge,
         mtu=get_int(raw, "mtu", default=DEFAULT_MTU, minimum=68, maximum=65535),
@@ -52,6 +60,7 @@ def parse_bridge_conf(conf: NetConf) -> BridgeConf:
         ip_masq=get_bool(raw, "ipMasq"),
         hairpin=get_bool(raw, "hairpinMode"),
         promisc=get_bool(raw, "promiscMode"),
+        mac=(mac or "").lower(),
     )
 
 

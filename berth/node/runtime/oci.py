@@ -480,7 +480,23 @@ class OCIRuntimeService:
         runtime.signal_process(record.monitor_pid, int(signal.SIGUSR1))
 
     async def exec(self, container_id: str, cmd: list[str], tty: bool = False) -> None:
-        raise errors.Unimplemented("streaming exec is not implemented yet; use exec_sync")
+        raise errors.Unimplemented("streaming exec is not implemented yet; use exec_stream")
+
+    async def exec_stream(self, container_id: str, cmd: list[str]
+                          ) -> asyncio.subprocess.Process:
+        """Start ``cmd`` in the running container with stdin/stdout/stderr pipes (no tty).
+
+        The streaming Exec of the node endpoint: the caller pumps the pipes and
+        waits for the process; its exit status is the command's.
+        """
+        record = self._container(container_id)
+        if self._container_state(record) != ContainerState.RUNNING:
+            raise errors.NotFound(f"container {record.config.metadata.name!r} is not running")
+        if not cmd:
+            raise errors.InvalidConfig("exec: cmd must not be empty")
+        pipe = asyncio.subprocess.PIPE
+        return await asyncio.create_subprocess_exec(
+            *self.rt.argv("exec", container_id, *cmd), stdin=pipe, stdout=pipe, stderr=pipe)
 
     def image_ids_in_use(self) -> frozenset[str]:
         return frozenset(r.image_id for r in self._containers.values())

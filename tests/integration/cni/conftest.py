@@ -88,8 +88,9 @@ def ping(ns: str, address: str, timeout: float = 2.0) -> bool:
 
 def tcp_roundtrip(server_ns: str, server_ip: str, client_ns: str, port: int = 5201) -> bytes:
     """Send bytes over TCP from ``client_ns`` to a listener in ``server_ns``; return the echo."""
+    family = socket.AF_INET6 if ":" in server_ip else socket.AF_INET
     with netns.entered(server_ns):
-        server = socket.create_server((server_ip, port))
+        server = socket.create_server((server_ip, port), family=family)
     with server:
         server.settimeout(3)
         with netns.entered(client_ns):

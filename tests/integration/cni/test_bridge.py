@@ -169,3 +169,32 @@ def test_failed_add_leaves_nothing_behind(tmp_path: Path, node: str,
     assert ip_files(tmp_path) == []
     with Netlink.open(node) as host:
         assert host.get_link(host_veth_name("ctr1", "eth0")) is None
+
+
+def test_dual_stack_pods_with_requested_mac_and_ips(tmp_path: Path, node: str,
+                                                   make_netns: MakeNetns) -> None:
+    data = {"cniVersion": "1.1.0", "name": "dual", "plugins": [
+        {"type": "berth-bridge", "bridge": "bthbr3", "isDefaultGateway": True,
+         "capabilities": {"mac": True, "ips": True, "dns": True},
+         "ipam": {"type": "berth-host-local", "dataDir": str(tmp_path / "ipam"),
+                  "ranges": [[{"subnet": "10.244.5.0/24"}], [{"subnet": "fd00:5::/64"}]]}}]}
+    net = load_conf_bytes(json.dumps(data).encode(), "dual.conflist")
+    client = CNIClient(BIN_DIRS, str(tmp_path / "cache"))
+    a, b = make_netns("a"), make_netns("b")
+    caps = {"mac": "0a:58:0a:f4:05:32", "ips": ["10.244.5.50/24", "fd00:5::50/64"],
+            "dns": {"nameservers": ["10.96.0.10"], "search": ["default.svc.cluster.local"]}}
+    with netns.entered(node):
+        ra = client.add(net, RuntimeConf("ca", a, capability_args=caps))
+        rb = client.add(net, RuntimeConf("cb", b))
+    assert [str(ip.address) for ip in ra.ips] == ["10.244.5.50/24", "fd00:5::50/64"]
+    assert ra.interfaces[2].mac == "0a:58:0a:f4:05:32"
+    assert ra.dns.nameservers == ("10.96.0.10",)
+    assert sorted(str(r.dst) for r in ra.routes) == ["0.0.0.0/0", "::/0"]
+    v6_b = str(rb.ips[1].address.ip)
+    assert v6_b == "fd00:5::51"  # round robin continues after the requested ::50
+    assert tcp_roundtrip(b, v6_b, a) == b"HELLO BERTH"
+    with netns.entered(node):
+        client.check(net, RuntimeConf("ca", a))
+        client.delete(net, RuntimeConf("ca", a))
+        client.delete(net, RuntimeConf("cb", b))
+    assert [p.name for p in (tmp_path / "ipam" / "dual").iterdir() if ":" in p.name] == []

@@ -43,7 +43,8 @@ def call(e: dict[str, str], conf: dict[str, Any]) -> tuple[int, dict[str, Any] |
 
 def held(data_dir: Path) -> dict[str, str]:
     d = data_dir / "hl"
-    return {p.name: p.read_bytes().decode() for p in d.iterdir() if not p.name.startswith(("last", "lock"))}
+    return {p.name: p.read_bytes().decode() for p in d.iterdir()
+            if not p.name.startswith(("last", "lock"))}
 
 
 @pytest.mark.parametrize("version", VERSIONS)

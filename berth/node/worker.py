@@ -1,0 +1,334 @@
+"""One pod, one worker: the kubelet's pod worker on top of the pure planner.
+
+``PodWorker.run`` waits for a wake-up (a new version of the pod, a probe
+verdict, the agent's 1 s tick) and syncs: observe the pod's sandbox and
+containers through the runtime (found by the pod-uid label, so a restarted
+agent sees what its predecessor started), ask ``plan_pod_actions`` what to
+do, apply it (sandbox with volumes and CNI, containers with env, mounts and
+hooks), plan again until nothing is left to do now, then report the status
+that ``plan_pod_status`` computes.  Updates that arrive while a sync runs
+replace the pod it will use next; a requested kill is sticky and ends in
+``terminate``: preStop hooks, stop signal, grace period, sidecars after the
+app containers in reverse order, CNI DEL, sandbox removal, volumes, and the
+final ``gracePeriodSeconds=0`` delete that removes the pod from the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from typing import Any
+
+from berth.node import convert, labels, podspec, volumes
+from berth.node.actions import (
+    Observed,
+    PodActions,
+    Verdicts,
+    plan_pod_actions,
+    plan_termination_order,
+)
+from berth.node.clock import rfc3339
+from berth.node.context import NodeContext
+from berth.node.errors import EnvError, NodeError, VolumeError
+from berth.node.podstatus import StatusInputs, plan_pod_status
+from berth.node.probes import ProbeManager, Target
+from berth.node.runtime import errors as rterr
+from berth.node.runtime.protocol import (
+    ContainerFilter,
+    ContainerState,
+    ContainerStatus,
+    PodSandboxFilter,
+    SandboxState,
+)
+
+Obj = dict[str, Any]
+log = logging.getLogger("berth.node")
+TICK = 1.0
+FAST_TICK = 0.2
+KEEP_DEAD = 2  # per container name: the current one and the previous (for --previous logs)
+
+
+class PodWorker:
+    def __init__(self, ctx: NodeContext, pod: Obj) -> None:
+        self.ctx = ctx
+        self.pod = pod
+        self.uid = str(podspec.meta(pod).get("uid", ""))
+        self.kill_requested = bool(podspec.meta(pod).get("deletionTimestamp"))
+        self.in_api = True
+        self.done = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._fast = False
+        self.probes = ProbeManager(ctx.runtime, ctx.executor, self.wake)
+        self.start_errors: dict[str, tuple[str, str]] = {}
+        self.terminal = ""
+        self.start_time = str((pod.get("status") or {}).get("startTime") or "")
+        self._task: asyncio.Task[None] | None = None
+
+    # -- control -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"pod-{podspec.pod_key(self.pod)}")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def update(self, pod: Obj) -> None:
+        """A newer version of the pod; a deletionTimestamp turns into a (sticky) kill."""
+        self.pod = pod
+        if podspec.meta(pod).get("deletionTimestamp"):
+            self.kill_requested = True
+        self.wake()
+
+    def remove(self) -> None:
+        """The pod is gone from the API (or the manifest): kill it, nothing to confirm."""
+        self.in_api = False
+        self.kill_requested = True
+        self.wake()
+
+    async def cancel(self) -> None:
+        self.probes.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def run(self) -> None:
+        self._wake.set()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FAST_TICK if self._fast else TICK)
+            self._wake.clear()
+            try:
+                if self.kill_requested:
+                    await self.terminate()
+                    self.done.set()
+                    return
+                await self.sync()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pod %s: sync failed", podspec.pod_key(self.pod))
+
+    # -- observing -----------------------------------------------------------------------
+    async def observe(self) -> Observed:
+        rt = self.ctx.runtime
+        sandboxes = await rt.list_pod_sandbox(
+            PodSandboxFilter(label_selector={labels.POD_UID: self.uid}))
+        ready = [s for s in sandboxes if s.state == SandboxState.READY]
+        live = ready[-1] if ready else None
+        dead = tuple(s.id for s in sandboxes if s is not live)
+        if live is None:
+            return Observed(dead_sandboxes=dead)
+        by_name: dict[str, list[ContainerStatus]] = {}
+        for c in await rt.list_containers(ContainerFilter(pod_sandbox_id=live.id)):
+            with contextlib.suppress(rterr.NotFound):
+                status = await rt.container_status(c.id)
+                by_name.setdefault(c.metadata.name, []).append(status)
+        for found in by_name.values():
+            found.sort(key=lambda s: (s.metadata.attempt, s.created_at))
+        return Observed(sandbox=await rt.pod_sandbox_status(live.id), dead_sandboxes=dead,
+                        containers=by_name)
+
+    # -- syncing -------------------------------------------------------------------------
+    async def sync(self) -> None:
+        pod = self.pod
+        if self.terminal or podspec.is_terminal(pod):
+            self.terminal = self.terminal or str(pod["status"]["phase"])
+            await self.report(await self.observe(), PodActions(terminal=self.terminal,
+                                                               initialized=True))
+            return
+        if not self.start_time:
+            self.start_time = rfc3339(self.ctx.clock.now())
+        observed, actions = Observed(), PodActions()
+        for _ in range(8):
+            observed = await self.observe()
+            verdicts = Verdicts(liveness_failed=frozenset(self.probes.liveness_failed),
+                                start_failed=frozenset(self.start_errors))
+            actions = plan_pod_actions(pod, observed, self.ctx.clock.now(), self.ctx.backoff,
+                                       verdicts)
+            if actions.idle:
+                break
+            if not await self.apply(pod, observed, actions):
+                break
+        self._fast = bool(actions.waiting_on_init)
+        if actions.terminal:
+            self.terminal = actions.terminal
+            await self.stop_leftovers(pod, observed)
+        self.probes.ensure([
+            Target(s.id, c.spec, observed.sandbox.network.ip)
+            for c in podspec.all_containers(pod)
+            if observed.sandbox is not None and (s := observed.latest(c.name)) is not None
+            and s.state == ContainerState.RUNNING])
+        await self.report(observed, actions)
+
+    async def apply(self, pod: Obj, observed: Observed, actions: PodActions) -> bool:
+        """Carry out one round of actions; False when the pod cannot progress now."""
+        rt = self.ctx.runtime
+        for sid in actions.remove_sandboxes:
+            await rt.remove_pod_sandbox(sid)
+        if actions.create_sandbox:
+            return await self.create_sandbox(pod)
+        for cid, why in actions.kill:
+            log.info("pod %s: killing container %s: %s", podspec.pod_key(pod), cid[:12], why)
+            await rt.stop_container(cid, float(podspec.grace_period(pod)))
+            self.probes.liveness_failed.discard(cid)
+        for c in actions.start:
+            if not await self.start_container(pod, c, observed):
+                return False
+        return True
+
+    async def create_sandbox(self, pod: Obj) -> bool:
+        key, now = (self.uid, ""), self.ctx.clock.now()
+        if self.ctx.backoff.in_backoff(key, now):
+            return False
+        try:
+            cms, secrets = await self.ctx.fetch_sources(pod)
+            sources = convert.Sources(
+                {n: convert.config_map_data(o) for n, o in cms.items()},
+                {n: convert.decode_secret(o) for n, o in secrets.items()})
+            await asyncio.to_thread(volumes.setup_volumes, pod, self.ctx.pod_dir(self.uid),
+                                    sources, self.ctx.node_name)
+            config = self.sandbox_config(pod)
+            self.ctx.log_dir(pod).mkdir(parents=True, exist_ok=True)
+            await self.ctx.runtime.run_pod_sandbox(config)
+        except (NodeError, rterr.RuntimeServiceError, OSError) as exc:
+            reason = "CreateContainerConfigError" if isinstance(exc, VolumeError) \
+                else "ContainerCreating"
+            message = str(exc) if isinstance(exc, VolumeError) \
+                else f"failed to create pod sandbox: {exc}"
+            log.warning("pod %s: %s", podspec.pod_key(pod), message)
+            for c in podspec.all_containers(pod):
+                self.start_errors[c.name] = (reason, message)
+            self.ctx.backoff.record_restart(key, now)
+            return False
+        self.start_errors.clear()
+        return True
+
+    def sandbox_config(self, pod: Obj) -> Any:
+        return convert.plan_sandbox_config(
+            pod, log_dir=str(self.ctx.log_dir(pod)), cgroup_parent="",
+            dns=self.ctx.dns)
+
+    async def start_container(self, pod: Obj, c: podspec.ContainerSpec,
+                              observed: Observed) -> bool:
+        assert observed.sandbox is not None
+        latest = observed.latest(c.name)
+        attempt = latest.metadata.attempt + 1 if latest is not None else 0
+        key, now = (self.uid, c.name), self.ctx.clock.now()
+        if latest is not None or c.name in self.start_errors:
+            self.ctx.backoff.record_restart(key, now)
+        rt = self.ctx.runtime
+        try:
+            cms, secrets = await self.ctx.fetch_sources(pod)
+            sources = convert.Sources(
+                {n: convert.config_map_data(o) for n, o in cms.items()},
+                {n: convert.decode_secret(o) for n, o in secrets.items()})
+            paths = await asyncio.to_thread(volumes.setup_volumes, pod,
+                                            self.ctx.pod_dir(self.uid), sources,
+                                            self.ctx.node_name)
+            env = convert.plan_env(pod, c.spec, sources, node_name=self.ctx.node_name,
+                                   pod_ip=observed.sandbox.network.ip, host_ip=self.ctx.host_ip)
+            mounts = volumes.plan_mounts(pod, c.spec, paths)
+            config = convert.plan_container_config(pod, c, attempt=attempt, env=env,
+                                                   mounts=mounts)
+            cid = await rt.create_container(observed.sandbox.id, config,
+                                            self.sandbox_config(pod))
+        except rterr.ImageNotFound as exc:
+            return self._failed(pod, c, "ErrImagePull", str(exc))
+        except (EnvError, VolumeError) as exc:
+            return self._failed(pod, c, "CreateContainerConfigError", str(exc))
+        except (rterr.RuntimeServiceError, NodeError, OSError) as exc:
+            return self._failed(pod, c, "CreateContainerError", str(exc))
+        try:
+            await rt.start_container(cid)
+        except rterr.RuntimeServiceError as exc:
+            return self._failed(pod, c, "RunContainerError", str(exc))
+        self.start_errors.pop(c.name, None)
+        await self.remove_old(observed.containers.get(c.name) or [])
+        await self.post_start(pod, c, cid)
+        return True
+
+    def _failed(self, pod: Obj, c: podspec.ContainerSpec, reason: str, message: str) -> bool:
+        log.warning("pod %s: container %s: %s: %s", podspec.pod_key(pod), c.name, reason,
+                    message)
+        first = c.name not in self.start_errors
+        if first and self.ctx.backoff.delay((self.uid, c.name), self.ctx.clock.now()) == 0:
+            self.ctx.backoff.record_restart((self.uid, c.name), self.ctx.clock.now())
+        self.start_errors[c.name] = (reason, message)
+        return False
+
+    async def remove_old(self, history: list[ContainerStatus]) -> None:
+        for old in history[:max(0, len(history) + 1 - KEEP_DEAD)]:
+            with contextlib.suppress(rterr.RuntimeServiceError):
+                await self.ctx.runtime.remove_container(old.id)
+
+    async def post_start(self, pod: Obj, c: podspec.ContainerSpec, cid: str) -> None:
+        hook = ((c.spec.get("lifecycle") or {}).get("postStart") or {})
+        if "exec" not in hook:
+            return
+        cmd = list(hook["exec"].get("command") or [])
+        try:
+            result = await self.ctx.runtime.exec_sync(cid, cmd, 30)
+            ok = result.exit_code == 0
+        except rterr.RuntimeServiceError:
+            ok = False
+        if not ok:
+            log.warning("pod %s: container %s: postStart hook failed", podspec.pod_key(pod),
+                        c.name)
+            await self.ctx.runtime.stop_container(cid, float(podspec.grace_period(pod)))
+
+    async def stop_leftovers(self, pod: Obj, observed: Observed) -> None:
+        """A finished pod: stop its sidecars (reverse order) and its sandbox."""
+        self.probes.stop()
+        for stage in plan_termination_order(pod, observed):
+            for s in stage:
+                await self.ctx.runtime.stop_container(s.id, 2.0)
+        if observed.sandbox is not None:
+            await self.ctx.runtime.stop_pod_sandbox(observed.sandbox.id)
+
+    async def report(self, observed: Observed, actions: PodActions) -> None:
+        status = plan_pod_status(self.pod, StatusInputs(
+            observed=observed, actions=actions, now=self.ctx.clock.now(),
+            host_ip=self.ctx.host_ip, start_errors=dict(self.start_errors),
+            ready=dict(self.probes.ready), started=dict(self.probes.started),
+            start_time=self.start_time, old_status=self.pod.get("status") or {}))
+        await self.ctx.report_status(self.pod, status)
+
+    # -- terminating ---------------------------------------------------------------------
+    async def terminate(self) -> None:
+        pod = self.pod
+        self.probes.stop()
+        grace = float(podspec.grace_period(pod))
+        deadline = self.ctx.clock.now() + grace
+        observed = await self.observe()
+        for stage in plan_termination_order(pod, observed):
+            await asyncio.gather(*(self.stop_one(pod, s, deadline) for s in stage))
+        rt = self.ctx.runtime
+        for sandbox in await rt.list_pod_sandbox(
+                PodSandboxFilter(label_selector={labels.POD_UID: self.uid})):
+            await rt.remove_pod_sandbox(sandbox.id)
+        pod_dir = self.ctx.pod_dir(self.uid)
+        await asyncio.to_thread(volumes.teardown_volumes, pod_dir)
+        shutil.rmtree(pod_dir, ignore_errors=True)
+        shutil.rmtree(self.ctx.log_dir(pod), ignore_errors=True)
+        self.ctx.backoff.forget_pod(self.uid)
+        if self.in_api:
+            await self.ctx.delete_pod(pod)
+        log.info("pod %s: terminated", podspec.pod_key(pod))
+
+    async def stop_one(self, pod: Obj, s: ContainerStatus, deadline: float) -> None:
+        c = podspec.find_container(pod, s.metadata.name)
+        hook = (((c.spec if c else {}).get("lifecycle") or {}).get("preStop") or {})
+        rt = self.ctx.runtime
+        if "exec" in hook:
+            remaining = deadline - self.ctx.clock.now()
+            if remaining > 0:
+                with contextlib.suppress(rterr.RuntimeServiceError):
+                    await rt.exec_sync(s.id, list(hook["exec"].get("command") or []),
+                                       remaining)
+        elif "sleep" in hook:
+            seconds = int(hook["sleep"].get("seconds", 0))
+            await asyncio.sleep(max(0.0, min(seconds, deadline - self.ctx.clock.now())))
+        remaining = max(2.0, deadline - self.ctx.clock.now())
+        await rt.stop_container(s.id, remaining)
