@@ -14,13 +14,33 @@ import argparse
 from berth.cli.common import add_client_arguments
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pod", help="pod name (or pod/NAME)")
+def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--container", help="container (default: the only one)")
     parser.add_argument("-i", "--stdin", action="store_true", help="pass stdin")
     parser.add_argument("-t", "--tty", action="store_true", help="(accepted; no tty yet)")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     add_client_arguments(parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pod", help="pod name (or pod/NAME)")
+    _add_options(parser)
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+
+
+def split_command(args: argparse.Namespace) -> list[str]:
+    """Options written after POD (``POD -c C -- CMD``) are parsed here; returns CMD."""
+    words = list(args.command)
+    if "--" not in words:
+        return words
+    at = words.index("--")
+    if at:
+        late = argparse.ArgumentParser(prog="berth exec", add_help=False)
+        _add_options(late)
+        parsed = late.parse_args(words[:at])
+        for key, value in vars(parsed).items():
+            if value not in (None, False):
+                setattr(args, key, value)
+    return words[at + 1:]
 
 
 def exit_code_of(status: dict[str, object]) -> int:
@@ -41,8 +61,7 @@ def main(args: argparse.Namespace) -> int:
     from berth.cli.common import load_cluster, namespace_of, run
     from berth.cli.errors import UsageError
 
-    command_words = [w for w in args.command if w != "--"] if args.command[:1] == ["--"] \
-        else list(args.command)
+    command_words = split_command(args)
     if not command_words:
         raise UsageError("you must specify at least one command for the container")
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("image", "manage the local image store (import, ls, rm)"),
     "logs": ("logs", "print the logs of a pod's container"),
     "exec": ("exec", "run a command in a pod's container"),
+    "cni": ("cni", "CNI plugins: install them into a bin dir, serve their fast path"),
 }
 
 

@@ -16,9 +16,9 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from berth.cni.conf import NetConf, parse_netconf
 from berth.cni.errors import CNIError, IncompatibleVersion, InternalError, InvalidEnvironment
@@ -58,6 +58,14 @@ class CmdArgs:
             if k == key:
                 found = v
         return found
+
+
+class Deferrer(Protocol):
+    """Runs slow clean-up after the reply (the fast-path server's ``Background``)."""
+
+    def defer(self, key: str, job: Callable[[], None]) -> None: ...
+
+    def wait(self, key: str | None = None) -> None: ...
 
 
 class Plugin:

@@ -113,11 +113,13 @@ class Netlink:
     # -- links -----------------------------------------------------------------------------
 
     def get_link(self, name: str) -> Link | None:
-        with _translate(f"get link {name}"):
-            idx = self._ipr.link_lookup(ifname=name)
-            if not idx:
-                return None
-            return _link(self._ipr.get_links(idx[0])[0])
+        """The link called ``name``, or None (one RTM_GETLINK round trip)."""
+        try:
+            with _translate(f"get link {name}"):
+                msgs = list(self._ipr.link("get", ifname=name))
+        except LinkNotFound:
+            return None
+        return _link(msgs[0]) if msgs else None
 
     def links(self) -> list[Link]:
         with _translate("list links"):
@@ -213,9 +215,10 @@ class Netlink:
         ]
 
     def ensure_addr(self, index: int, addr: IPInterface) -> None:
-        """Add ``addr`` unless present (IPv6 without duplicate address detection)."""
-        if addr in self.addrs(index):
-            return
+        """Add ``addr`` unless present (IPv6 without duplicate address detection).
+
+        One request: the kernel's EEXIST says it was there (no dump of every address).
+        """
         extra: dict[str, Any] = {"flags": IFA_F_NODAD} if addr.version == 6 else {}
         try:
             with _translate(f"add address {addr} to #{index}"):

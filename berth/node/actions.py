@@ -50,6 +50,7 @@ class PodActions:
     waiting_on_init: str = ""
     initialized: bool = False
     terminal: str = ""  # "Succeeded" or "Failed" when nothing will run again
+    settling: bool = False  # a container just died; its exit status is on its way
 
     @property
     def idle(self) -> bool:
@@ -62,6 +63,7 @@ class Verdicts:
 
     liveness_failed: frozenset[str] = frozenset()  # container ids to restart
     start_failed: frozenset[str] = frozenset()  # names whose last create/start failed
+    unknown_settled: frozenset[str] = frozenset()  # UNKNOWN long enough to count as dead
 
 
 def _exited(status: ContainerStatus) -> bool:
@@ -86,6 +88,11 @@ class _Planner:
         self.uid = str(podspec.meta(pod).get("uid", ""))
         self.actions = PodActions()
 
+    def settling(self, status: ContainerStatus) -> bool:
+        """UNKNOWN right after the process died, before its monitor wrote the exit status."""
+        return status.state == ContainerState.UNKNOWN and \
+            status.id not in self.verdicts.unknown_settled
+
     def try_start(self, c: podspec.ContainerSpec, restart: bool) -> bool:
         """Start ``c`` unless its backoff holds it; True when it was scheduled to start."""
         key = (self.uid, c.name)
@@ -103,6 +110,9 @@ class _Planner:
             latest = self.obs.latest(c.name)
             if latest is None:
                 self.try_start(c, restart=False)
+                return False
+            if self.settling(latest):
+                self.actions.waiting_on_init = c.name
                 return False
             if _alive(latest):
                 if latest.id in self.verdicts.liveness_failed:
@@ -131,9 +141,10 @@ class _Planner:
             if latest is None:
                 self.try_start(c, restart=False)
                 continue
-            if _alive(latest):
+            if _alive(latest) or self.settling(latest):
                 if latest.id in self.verdicts.liveness_failed:
                     self.actions.kill.append((latest.id, "liveness probe failed"))
+                self.actions.settling = self.actions.settling or self.settling(latest)
                 continue
             if podspec.should_restart(self.pod, c, latest.exit_code):
                 self.try_start(c, restart=True)

@@ -47,6 +47,7 @@ Obj = dict[str, Any]
 log = logging.getLogger("berth.node")
 TICK = 1.0
 FAST_TICK = 0.2
+UNKNOWN_GRACE = 3.0  # seconds a dead process may lack its exit status before it counts
 KEEP_DEAD = 2  # per container name: the current one and the previous (for --previous logs)
 
 
@@ -65,6 +66,7 @@ class PodWorker:
         self.terminal = ""
         self.start_time = str((pod.get("status") or {}).get("startTime") or "")
         self._task: asyncio.Task[None] | None = None
+        self._unknown_since: dict[str, float] = {}
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,28 +132,38 @@ class PodWorker:
         return Observed(sandbox=await rt.pod_sandbox_status(live.id), dead_sandboxes=dead,
                         containers=by_name)
 
+    def settled_unknowns(self, observed: Observed) -> frozenset[str]:
+        """Containers UNKNOWN for longer than UNKNOWN_GRACE: their monitor is gone."""
+        now = self.ctx.clock.now()
+        unknown = {s.id for found in observed.containers.values() for s in found
+                   if s.state == ContainerState.UNKNOWN}
+        for cid in unknown:
+            self._unknown_since.setdefault(cid, now)
+        for cid in set(self._unknown_since) - unknown:
+            del self._unknown_since[cid]
+        return frozenset(c for c, t in self._unknown_since.items() if now - t >= UNKNOWN_GRACE)
+
     # -- syncing -------------------------------------------------------------------------
     async def sync(self) -> None:
         pod = self.pod
         if self.terminal or podspec.is_terminal(pod):
             self.terminal = self.terminal or str(pod["status"]["phase"])
-            await self.report(await self.observe(), PodActions(terminal=self.terminal,
-                                                               initialized=True))
-            return
+            return  # a finished pod never runs again; its final status was reported
         if not self.start_time:
             self.start_time = rfc3339(self.ctx.clock.now())
         observed, actions = Observed(), PodActions()
         for _ in range(8):
             observed = await self.observe()
             verdicts = Verdicts(liveness_failed=frozenset(self.probes.liveness_failed),
-                                start_failed=frozenset(self.start_errors))
+                                start_failed=frozenset(self.start_errors),
+                                unknown_settled=self.settled_unknowns(observed))
             actions = plan_pod_actions(pod, observed, self.ctx.clock.now(), self.ctx.backoff,
                                        verdicts)
             if actions.idle:
                 break
             if not await self.apply(pod, observed, actions):
                 break
-        self._fast = bool(actions.waiting_on_init)
+        self._fast = bool(actions.waiting_on_init or actions.settling)
         if actions.terminal:
             self.terminal = actions.terminal
             await self.stop_leftovers(pod, observed)

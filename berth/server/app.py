@@ -189,6 +189,10 @@ async def _start_background(app: web.Application) -> None:
     st.spawn(deletes.run_reaper(st))
 
 
+async def _begin_shutdown(app: web.Application) -> None:
+    app[STATE].closing = True  # watches end at their next tick
+
+
 async def _stop_background(app: web.Application) -> None:
     st = app[STATE]
     for task in list(st.background):
@@ -225,5 +229,6 @@ def create_app(store: Store, authenticator: Authenticator, *,
     r.add_route("*", "/api/v1/{rest:.+}", core_handler)
     r.add_route("*", "/apis/{group}/{version}/{rest:.+}", group_handler)
     app.on_startup.append(_start_background)
+    app.on_shutdown.append(_begin_shutdown)
     app.on_cleanup.append(_stop_background)
     return app

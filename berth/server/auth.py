@@ -108,6 +108,26 @@ def ensure_tokens(path: Path) -> Authenticator:
     return auth
 
 
+def add_identity(path: Path, auth: Authenticator, user: UserInfo,
+                 token: str | None = None) -> str:
+    """Persist a new identity in the token file and activate it now; return its token.
+
+    `berth join` uses this for node identities (e.g. `system:node:<name>` in group
+    `system:nodes`); an existing identity with the same user name is replaced.
+    """
+    token = token or new_token()
+    entries = parse_token_file(path.read_text(), str(path)) if path.exists() else []
+    entries = [(t, u) for t, u in entries if u.name != user.name] + [(token, user)]
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(render_token_file(entries))
+    os.replace(tmp, path)
+    auth.remove_user(user.name)
+    auth.add(token, user)
+    return token
+
+
 def ensure_secret_file(path: Path) -> str:
     """A token kept in its own 0600 file (e.g. the kubelet-client token), created once."""
     if path.exists():

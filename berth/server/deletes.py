@@ -24,13 +24,14 @@ from berth.server import bodies
 from berth.server.negotiate import DeleteOptions, ListOptions, Output, delete_options
 from berth.server.paths import Target
 from berth.server.reads import list_all
-from berth.server.render import json_response, object_response, with_kind
+from berth.server.render import json_response, object_response, success_status, with_kind
 from berth.server.state import BUILTIN_NAMESPACES, ServerState
 from berth.server.strategy import plan_delete
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 REAP_INTERVAL = 2.0
+RETURN_DELETED = frozenset({"pods", "services", "namespaces"})
 DELETE_RETRIES = 5
 
 
@@ -125,10 +126,18 @@ async def run_reaper(st: ServerState) -> None:
 
 async def delete(request: web.Request, st: ServerState, target: Target, output: Output) -> \
         web.StreamResponse:
+    """The object while its deletion is pending; once removed, the object for the kinds
+    Kubernetes returns it for (ReturnDeletedObject), else a Success Status."""
+    res = target.resource
     assert target.name is not None
     options = await read_delete_options(request, st)
-    obj = await delete_object(st, target.resource, target.namespace or "", target.name, options)
-    return object_response(target.resource, with_kind(target.resource, obj), output)
+    obj = await delete_object(st, res, target.namespace or "", target.name, options)
+    meta = obj.get("metadata") or {}
+    if res.key in RETURN_DELETED or meta.get("deletionTimestamp"):
+        return object_response(res, with_kind(res, obj), output)
+    details = {"name": target.name, "group": res.group, "kind": res.plural,
+               "uid": meta.get("uid", "")}
+    return json_response(success_status(details))
 
 
 async def delete_collection(request: web.Request, st: ServerState, target: Target,

@@ -32,6 +32,7 @@ from berth.store import Store, StoreConfigError, open_store
 TOKEN_FILE = "tokens.csv"
 KUBELET_CLIENT_TOKEN_FILE = "kubelet-client.token"
 ADMIN_KUBECONFIG = "admin.kubeconfig"
+SHUTDOWN_SECONDS = 5.0
 
 
 @dataclass
@@ -104,7 +105,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         app = create_app(store, auth, node_client=NodeClient(token=kubelet_token),
                          max_body_bytes=config.max_body_bytes,
                          server_address=f"{client_host(config)}:{config.port}")
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         site = web.TCPSite(runner, config.host or None, config.port,
                            ssl_context=tls_context(pki), backlog=1024)

@@ -53,6 +53,7 @@ class ServerState:
     _namespaces: dict[str, tuple[bool, float]] = field(default_factory=dict)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     node_session: aiohttp.ClientSession | None = None
+    closing: bool = False  # set on shutdown: long-running streams end
 
     def now_text(self) -> str:
         return self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -95,7 +95,7 @@ async def watch(request: web.Request, st: ServerState, target: Target, output: O
         next_bookmark = time.monotonic() + st.bookmark_seconds
         while True:
             now = time.monotonic()
-            if now >= deadline:
+            if now >= deadline or st.closing:
                 break
             try:
                 item = await asyncio.wait_for(queue.get(), min(TICK, deadline - now))

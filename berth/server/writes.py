@@ -81,7 +81,7 @@ async def create(request: web.Request, st: ServerState, target: Target, output: 
         except NotFound:
             raise namespace_not_found(target.namespace) from None
     generated = not _meta(obj).get("name") and bool(_meta(obj).get("generateName"))
-    template = copy.deepcopy(obj)
+    template = copy.deepcopy(obj) if generated else obj
     for attempt in range(GENERATE_RETRIES):
         obj = copy.deepcopy(template) if attempt else obj
         prepare_create(res, obj, now=st.now_text(), uid=st.new_uid())

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from berth.cni import fastpath
 from berth.cni.conf import NetConf, valid_attachments
 from berth.cni.errors import CheckFailed, InvalidConfig, InvalidEnvironment
 from berth.cni.plugins import ipam
@@ -33,8 +34,8 @@ from berth.cni.plugins.bridge_conf import (
     route_gateway,
 )
 from berth.cni.plugins.masq import setup_masq, sync_masq, teardown_masq
-from berth.cni.skel import CmdArgs, Plugin, run_main
-from berth.cni.spec import Interface, Result, parse_dns
+from berth.cni.skel import CmdArgs, Deferrer, Plugin
+from berth.cni.spec import Interface, IPAddress, Result, parse_dns
 
 if TYPE_CHECKING:
     from berth.host.netlink import Netlink
@@ -43,8 +44,13 @@ if TYPE_CHECKING:
 class Bridge(Plugin):
     name = "berth-bridge"
 
+    def __init__(self, background: Deferrer | None = None) -> None:
+        self.background = background
+
     def add(self, args: CmdArgs, conf: NetConf) -> Result:
         bc = parse_bridge_conf(conf)
+        if self.background is not None:  # a DEL of this attachment may still be finishing
+            self.background.wait(host_veth_name(args.container_id, args.ifname))
         dns = parse_dns(conf.raw.get("dns"), "dns")
         rt_dns = conf.runtime_config.get("dns")
         if rt_dns:
@@ -112,24 +118,22 @@ class Bridge(Plugin):
         if bc.ip_masq and not addrs:
             addrs = ipam.held_addresses(args, conf)
         ipam.delegate("DEL", args, conf)
-        from berth.host.errors import NetnsNotFound
-        from berth.host.netlink import Netlink
-
-        deleted = False
-        if args.netns:
-            try:
-                with Netlink.open(args.netns) as pod:
-                    link = pod.get_link(args.ifname)
-                    if link is not None:
-                        addrs += [a.ip for a in pod.addrs(link.index)]
-                        deleted = pod.delete_link(args.ifname)
-            except NetnsNotFound:
-                pass
-        if not deleted:
-            with Netlink.open() as host:
-                host.delete_link(host_veth_name(args.container_id, args.ifname))
+        if bc.ip_masq and not addrs:
+            addrs = pod_addresses(args)
         if bc.ip_masq:
             teardown_masq(conf.name, [a for a in dict.fromkeys(addrs) if not a.is_link_local])
+        if self.background is None:
+            delete_veth(args, None)
+            return
+        from berth.host import netns
+        from berth.host.errors import NetnsNotFound
+
+        try:  # held open, so the namespace outlives the runtime's removal until we are done
+            pod_fd: int | None = netns.open_netns(args.netns) if args.netns else None
+        except NetnsNotFound:
+            pod_fd = None
+        self.background.defer(host_veth_name(args.container_id, args.ifname),
+                              lambda: delete_veth(args, pod_fd))
 
     def check(self, args: CmdArgs, conf: NetConf) -> None:
         bc = parse_bridge_conf(conf)
@@ -168,6 +172,46 @@ class Bridge(Plugin):
             sync_masq(conf.name, ipam.held_addresses(args, conf, everyone=True))
 
 
+def pod_addresses(args: CmdArgs) -> list[IPAddress]:
+    """The addresses on the pod interface (for ipMasq when neither prevResult nor IPAM has them)."""
+    from berth.host.errors import NetnsNotFound
+    from berth.host.netlink import Netlink
+
+    if not args.netns:
+        return []
+    try:
+        with Netlink.open(args.netns) as pod:
+            link = pod.get_link(args.ifname)
+            return [] if link is None else [a.ip for a in pod.addrs(link.index)]
+    except NetnsNotFound:
+        return []
+
+
+def delete_veth(args: CmdArgs, pod_fd: int | None) -> None:
+    """Delete the pod end in its namespace, or the host end by name when that is gone.
+
+    ``pod_fd`` (closed here) is an open handle on the pod namespace, used instead of
+    CNI_NETNS when the caller already opened it; None means "open CNI_NETNS now".
+    """
+    from berth.host.errors import NetnsNotFound
+    from berth.host.netlink import Netlink
+
+    where = f"/proc/self/fd/{pod_fd}" if pod_fd is not None else args.netns
+    deleted = False
+    try:
+        if where:
+            with Netlink.open(where) as pod:
+                deleted = pod.delete_link(args.ifname)
+    except NetnsNotFound:
+        pass
+    finally:
+        if pod_fd is not None:
+            os.close(pod_fd)
+    if not deleted:
+        with Netlink.open() as host:
+            host.delete_link(host_veth_name(args.container_id, args.ifname))
+
+
 def check_attachment(args: CmdArgs, bc: BridgeConf, prev: Result, host: Netlink,
                      pod: Netlink) -> None:
     """Compare the live links, addresses and routes with ``prev``; CheckFailed if they differ."""
@@ -200,4 +244,4 @@ def check_attachment(args: CmdArgs, bc: BridgeConf, prev: Result, host: Netlink,
 
 
 def main() -> None:
-    run_main(Bridge())
+    fastpath.bridge()

@@ -16,11 +16,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from berth.cni import fastpath
 from berth.cni.conf import NetConf, get_str, valid_attachments
 from berth.cni.errors import DecodeFailure, InvalidConfig, InvalidEnvironment, PluginNotAvailable
 from berth.cni.plugins import allocator
 from berth.cni.plugins.ipam_store import DEFAULT_DATA_DIR, DiskStore
-from berth.cni.skel import CmdArgs, Plugin, run_main
+from berth.cni.skel import CmdArgs, Plugin
 from berth.cni.spec import DNS, IPAddress, IPConfig, Result, Route, parse_ip, parse_network
 
 KNOWN_ARGS = {"IP", "IgnoreUnknown"}
@@ -166,4 +167,4 @@ class HostLocal(Plugin):
 
 
 def main() -> None:
-    run_main(HostLocal())
+    fastpath.host_local()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 
+from berth.cni import fastpath
 from berth.cni.conf import NetConf
 from berth.cni.errors import CheckFailed, InvalidEnvironment
-from berth.cni.skel import CmdArgs, Plugin, run_main
+from berth.cni.skel import CmdArgs, Plugin
 from berth.cni.spec import Interface, IPConfig, Result
 
 
@@ -63,4 +64,4 @@ class Loopback(Plugin):
 
 
 def main() -> None:
-    run_main(Loopback())
+    fastpath.loopback()

@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from berth.cni import fastpath
 from berth.cni.conf import NetConf, get_bool, valid_attachments
 from berth.cni.errors import CheckFailed, InvalidConfig
 from berth.cni.plugins.portmap_plan import (
@@ -30,7 +31,7 @@ from berth.cni.plugins.portmap_plan import (
     rules_of,
     tag,
 )
-from berth.cni.skel import CmdArgs, Plugin, run_main
+from berth.cni.skel import CmdArgs, Plugin
 from berth.cni.spec import IPInterface, Result
 
 LOCK_PATH = "/run/berth-portmap.lock"
@@ -125,4 +126,4 @@ class Portmap(Plugin):
 
 
 def main() -> None:
-    run_main(Portmap())
+    fastpath.portmap()

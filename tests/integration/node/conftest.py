@@ -270,3 +270,32 @@ def container_status(pod_obj: Obj, name: str, init: bool = False) -> Obj:
 def is_ready(p: Obj) -> bool:
     conds = (p.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+
+
+def open_runtime(cluster: Cluster) -> OCIRuntimeService:
+    """A read-only look at the agent's runtime state (sandboxes, containers, pids)."""
+    return OCIRuntimeService(cluster.root / "runtime", cluster.run_root,
+                             ImageStore(cluster.image_dir), node_name=cluster.node)
+
+
+async def container_pid(cluster: Cluster, pod_uid: str, name: str) -> int:
+    from berth.node import labels
+    from berth.node.runtime.protocol import ContainerFilter, ContainerState
+
+    rt = open_runtime(cluster)
+    found = await rt.list_containers(ContainerFilter(label_selector={
+        labels.POD_UID: pod_uid, labels.CONTAINER_NAME: name}))
+    for c in reversed(found):
+        status = await rt.container_status(c.id)
+        if status.state == ContainerState.RUNNING:
+            return status.pid
+    raise AssertionError(f"no running container {name} in pod {pod_uid}")
+
+
+async def sandbox_ids(cluster: Cluster, pod_uid: str) -> list[str]:
+    from berth.node import labels
+    from berth.node.runtime.protocol import PodSandboxFilter
+
+    rt = open_runtime(cluster)
+    return [s.id for s in await rt.list_pod_sandbox(
+        PodSandboxFilter(label_selector={labels.POD_UID: pod_uid}))]

@@ -251,3 +251,13 @@ async def test_deletecollection(api: aiohttp.ClientSession, make_pod: Any) -> No
         assert len((await resp.json())["items"]) == 3
     async with api.get(PODS, params={"labelSelector": "batch=coll"}) as resp:
         assert (await resp.json())["items"] == []
+
+
+async def test_delete_answers_like_kubernetes(api: aiohttp.ClientSession) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bye"}}
+    created = await _create(api, cm, "/api/v1/namespaces/default/configmaps")
+    async with api.delete("/api/v1/namespaces/default/configmaps/bye") as resp:
+        status = await resp.json()
+    assert status["kind"] == "Status" and status["status"] == "Success"
+    assert status["details"] == {"name": "bye", "group": "", "kind": "configmaps",
+                                 "uid": created["metadata"]["uid"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,20 @@ def test_binding_sets_node_once() -> None:
     assert bound["spec"]["nodeName"] == "n2"
     with pytest.raises(Conflict, match="already assigned"):
         plan_binding(_pod(node="n1"), {"target": {"kind": "Node", "name": "n2"}})
+
+
+def test_identities_persist_in_the_token_file(tmp_path: Path) -> None:
+    from berth.server.auth import UserInfo, add_identity, ensure_tokens
+
+    path = tmp_path / "tokens.csv"
+    auth = ensure_tokens(path)
+    admin = auth.token_for("admin")
+    assert admin and auth.authenticate(f"Bearer {admin}") is not None
+    node = UserInfo("system:node:n1", "n1", ("system:nodes", "system:authenticated"))
+    token = add_identity(path, auth, node)
+    assert auth.authenticate(f"Bearer {token}") == node
+    reloaded = ensure_tokens(path)  # a restart keeps both identities
+    assert reloaded.authenticate(f"Bearer {token}") == node
+    assert reloaded.token_for("admin") == admin
+    assert reloaded.authenticate("Bearer nope") is None
+    assert reloaded.authenticate(f"Basic {token}") is None

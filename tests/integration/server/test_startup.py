@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +101,18 @@ async def test_serves_from_etcd(tmp_path: Path) -> None:
             assert "kube-system" in {n["metadata"]["name"] for n in body["items"]}
         finally:
             await running.stop()
+
+
+async def test_stop_ends_open_watches_promptly(tmp_path: Path) -> None:
+    running = await start_server(ServerConfig(data_dir=tmp_path, port=0))
+    ctx = ssl.create_default_context(cafile=str(running.pki.ca_cert))
+    headers = {"Authorization": f"Bearer {running.admin_token}"}
+    async with aiohttp.ClientSession(running.url, connector=aiohttp.TCPConnector(ssl=ctx),
+                                     headers=headers) as session, \
+            session.get("/api/v1/pods", params={"watch": "true"}) as resp:
+        assert resp.status == 200  # the stream is open (headers sent, no events yet)
+        started = time.monotonic()
+        await running.stop()
+        assert time.monotonic() - started < 4
+        with contextlib.suppress(aiohttp.ClientPayloadError):
+            assert await asyncio.wait_for(resp.content.read(), 5) == b""
