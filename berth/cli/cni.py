@@ -20,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="cni_command", metavar="SUBCOMMAND", required=True)
     inst = sub.add_parser("install", help="put berth's plugins into a CNI bin dir")
     inst.add_argument("dir", help="the CNI bin dir (e.g. /opt/cni/bin)")
-    inst.add_argument("--mode", choices=("wrapper", "symlink"), default="wrapper",
-                      help="wrapper scripts that start fast (default), or symlinks to the "
-                      "console scripts")
+    inst.add_argument("--mode", choices=("auto", "native", "wrapper", "symlink"),
+                      default="auto", help="native: a compiled ~1 ms client (auto picks it when "
+                      "cc exists); wrapper: python -IS scripts; symlink: the console scripts")
     serve = sub.add_parser("serve", help="run the plugins' fast-path server")
     from berth.cni.fastpath import DEFAULT_SOCKET
 

@@ -30,6 +30,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("image", "manage the local image store (import, ls, rm)"),
     "logs": ("logs", "print the logs of a pod's container"),
     "exec": ("exec", "run a command in a pod's container"),
+    "up": ("up", "bring up a multi-node cluster on this machine (node namespaces)"),
+    "down": ("down", "remove the cluster `berth up` made, leaving no trace"),
+    "status": ("status", "show what `berth up` made and whether it is running"),
+    "graph": ("graph", "draw the live cluster network (Graphviz: -o FILE.svg|.png)"),
+    "init": ("init", "make this machine a cluster's control plane and first node"),
+    "join": ("join", "make this machine a node of a cluster (bootstrap token)"),
     "cni": ("cni", "CNI plugins: install them into a bin dir, serve their fast path"),
 }
 

@@ -42,19 +42,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-server-token-file", type=Path,
                         help="the API server's kubelet-client token (the only credential "
                         "the logs/exec endpoint accepts)")
+    parser.add_argument("--container-log-max-size", type=int, default=10 << 20,
+                        metavar="BYTES", help="rotate a container's log past this size "
+                        "(default 10 MiB; one rotated file is kept)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every pod action")
 
 
 def main(args: argparse.Namespace) -> int:
     import asyncio
     import logging
+    import os
     import sys
 
     from berth.node.config import NodeConfig
     from berth.node.errors import NodeConfigError
     from berth.node.run import run_node
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("BERTH_NODE_DEBUG") else logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = NodeConfig(
         name=args.name, server=args.server, kubeconfig=args.kubeconfig,
@@ -64,7 +68,8 @@ def main(args: argparse.Namespace) -> int:
         runtime=args.runtime, pod_manifest_path=args.pod_manifest_path,
         node_netns=args.node_netns, node_ip=args.node_ip, bind_address=args.address,
         port=args.port, pod_cidr=args.pod_cidr, cluster_dns=args.cluster_dns,
-        cluster_domain=args.cluster_domain, api_token_file=args.api_server_token_file)
+        cluster_domain=args.cluster_domain, api_token_file=args.api_server_token_file,
+        container_log_max_bytes=args.container_log_max_size)
     try:
         asyncio.run(run_node(config))
     except NodeConfigError as exc:

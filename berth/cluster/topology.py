@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 
 from berth.host import netns
@@ -26,6 +27,7 @@ from berth.host.errors import HostError, NetnsError
 from berth.host.netlink import Netlink
 from berth.netagent.config import ClusterNetwork
 
+CLUSTER_NAME = re.compile(r"([a-z][a-z0-9]{0,7})?")
 UNDERLAY = ipaddress.IPv4Network("198.18.0.0/24")
 FABRIC_BRIDGE = "bthbr0"
 HOST_LINK = "bth-host"
@@ -67,8 +69,9 @@ def plan_topology(node_count: int, network: ClusterNetwork, *, cluster: str = ""
                   underlay: ipaddress.IPv4Network = UNDERLAY,
                   host_link: bool = True) -> Topology:
     """The whole wiring of ``node_count`` nodes; ValueError names what does not fit."""
-    if len(cluster) > 8:
-        raise ValueError(f"cluster name {cluster!r}: at most 8 characters (link names)")
+    if not CLUSTER_NAME.fullmatch(cluster):
+        raise ValueError(f"--name: {cluster!r}: use at most 8 lowercase letters and digits, "
+                         "starting with a letter (it goes into link and namespace names)")
     if node_count < 1:
         raise ValueError(f"--nodes: {node_count}: need at least one node")
     if underlay.num_addresses < FIRST_NODE_HOST + node_count + 2:
@@ -82,7 +85,7 @@ def plan_topology(node_count: int, network: ClusterNetwork, *, cluster: str = ""
         nodes.append(NodeWiring(
             name=name, index=k, netns=f"berth-{name}", fabric_port=f"bthf{k}",
             underlay_ip=ipaddress.IPv4Interface(f"{ip}/{underlay.prefixlen}"),
-            pod_subnet=network.node_subnet(k)))
+            pod_subnet=network.node_subnet(k - 1)))
     return Topology(cluster=cluster, network=network, underlay=underlay,
                     fabric_netns=f"berth-{cluster}-fabric" if cluster else "berth-fabric",
                     host_link=host_link,

@@ -1,22 +1,30 @@
 """``berth cni install DIR``: put berth's plugins into any CNI bin dir as standalone executables.
 
 A runtime (containerd, podman, berth's own client) execs plugins by name from
-its bin dir with a minimal environment: no venv on PATH, no PYTHONPATH.  Each
-installed plugin is therefore a three-line wrapper script whose shebang is
-this interpreter with ``-IS`` (no site-packages scan: ~10 ms to start instead
-of ~40 ms) and which puts berth's source directory on ``sys.path`` itself,
-then runs the thin fast-path client (``berth.cni.fastpath``).  With
-``mode="symlink"`` the entries are symlinks to the console scripts next to
-``sys.executable`` instead (slower start, same behaviour).
+its bin dir with a minimal environment: no venv on PATH, no PYTHONPATH.  Modes:
 
-``plan_install`` is pure (what to write where); ``apply_install`` writes each
-file atomically (temporary name, chmod 0755, rename), replacing older copies.
+- ``native`` (the default when a C compiler is found): ``fastpath.c`` compiled
+  with this interpreter's path and berth's source directory built in; ~1 ms
+  to start, it talks to the fast-path server itself and execs the Python
+  client only when no server answers.
+- ``wrapper`` (the default otherwise): a three-line script whose shebang is
+  this interpreter with ``-IS`` (no site-packages scan: ~10 ms to start
+  instead of ~40 ms), which puts berth's source directory on ``sys.path`` and
+  runs the thin client ``berth.cni.fastpath``.
+- ``symlink``: symlinks to the console scripts next to ``sys.executable``.
+
+``plan_install`` is pure (what to write where); ``build_native`` compiles;
+``apply_install`` writes each file atomically (temporary name, chmod 0755,
+rename), replacing older copies.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +42,7 @@ class Entry:
     path: Path
     content: str = ""       # wrapper script text (mode "wrapper")
     target: str = ""        # symlink target (mode "symlink")
+    binary: str = ""        # compiled client to copy (mode "native")
 
 
 def source_root() -> str:
@@ -50,10 +59,39 @@ def render_wrapper(plugin: str, python: str, root: str) -> str:
             f"from berth.cni.fastpath import run\nrun({plugin!r})\n")
 
 
+def find_compiler() -> str | None:
+    return shutil.which("cc") or shutil.which("gcc")
+
+
+def build_native(python: str, root: str, out: Path) -> None:
+    """Compile ``fastpath.c`` into ``out`` with ``python`` and ``root`` built in."""
+    compiler = find_compiler()
+    if compiler is None:
+        raise InstallError("mode native: no C compiler (cc or gcc) on PATH",
+                           "use --mode wrapper")
+    source = Path(__file__).with_name("fastpath.c")
+    cmd = [compiler, "-O2", "-o", str(out), f"-DBERTH_PYTHON={_c_string(python)}",
+           f"-DBERTH_ROOT={_c_string(root)}", str(source)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise InstallError(f"mode native: {compiler} failed on {source}", proc.stderr.strip())
+
+
+def _c_string(text: str) -> str:
+    if any(c in text for c in "\"'\n"):
+        raise InstallError(f"mode native: path {text!r} cannot be built into the client")
+    return f'"{text}"'
+
+
 def plan_install(bin_dir: Path, mode: str = "wrapper", python: str = "",
-                 root: str = "", plugins: list[str] | None = None) -> list[Entry]:
+                 root: str = "", plugins: list[str] | None = None,
+                 binary: str = "") -> list[Entry]:
     python = python or sys.executable
     names = plugins if plugins is not None else list(PLUGINS)
+    if mode == "native":
+        if not binary:
+            raise InstallError("mode native: no compiled client to install")
+        return [Entry(n, bin_dir / n, binary=binary) for n in names]
     if mode == "wrapper":
         root = root or source_root()
         return [Entry(n, bin_dir / n, content=render_wrapper(n, python, root)) for n in names]
@@ -77,6 +115,9 @@ def apply_install(entries: list[Entry]) -> list[Path]:
                 tmp.unlink()
             if entry.target:
                 tmp.symlink_to(entry.target)
+            elif entry.binary:
+                shutil.copyfile(entry.binary, tmp)
+                tmp.chmod(0o755)
             else:
                 tmp.write_text(entry.content, encoding="utf-8")
                 tmp.chmod(0o755)
@@ -87,5 +128,13 @@ def apply_install(entries: list[Entry]) -> list[Path]:
     return out
 
 
-def install(bin_dir: str | Path, mode: str = "wrapper") -> list[Path]:
-    return apply_install(plan_install(Path(bin_dir), mode))
+def install(bin_dir: str | Path, mode: str = "auto") -> list[Path]:
+    """Install every berth plugin into ``bin_dir``; ``auto`` is native when cc exists."""
+    if mode == "auto":
+        mode = "native" if find_compiler() else "wrapper"
+    if mode != "native":
+        return apply_install(plan_install(Path(bin_dir), mode))
+    with tempfile.TemporaryDirectory(prefix="berth-cni-build-") as tmp:
+        binary = Path(tmp) / "berth-cni-client"
+        build_native(sys.executable, source_root(), binary)
+        return apply_install(plan_install(Path(bin_dir), "native", binary=str(binary)))

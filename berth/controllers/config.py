@@ -71,7 +71,7 @@ class ControllerConfig:
             raise ControllerConfigError(
                 f"--service-cidr: {service} and --pod-network-cidr {cluster} are of "
                 "different IP families")
-        if cluster.overlaps(service):  # type: ignore[arg-type]
+        if cluster.overlaps(service):
             raise ControllerConfigError(
                 f"--service-cidr: {service} overlaps --pod-network-cidr {cluster}; "
                 "pod and Service addresses must come from separate ranges")

@@ -12,6 +12,7 @@ periodic resync re-plans every namespace.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -123,10 +124,8 @@ class EndpointSliceController:
             self.loop.poke()
 
     async def _delete(self, informer: Informer, namespace: str, name: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):
             await self.client.delete(informer.resource, namespace, name)
-        except NotFound:
-            pass
         informer.forget(namespace, name)
 
     async def _delete_orphans(self, wanted: set[tuple[str, str]],

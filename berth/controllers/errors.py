@@ -6,10 +6,12 @@ client as ordinary `berth.api.errors.Invalid` (422) or `InternalError` (500)
 values, so they are not part of this tree. The tree::
 
     ControllerError
-     ├── ControllerConfigError   a bad --pod-network-cidr / --service-cidr /
-     │                           --node-cidr-mask-size / --service-node-port-range
-     └── RangeFull               a range (service IPs, node ports, node subnets) has
-                                 no free entry left
+     └── ControllerConfigError   a bad --pod-network-cidr / --service-cidr /
+                                 --node-cidr-mask-size / --service-node-port-range
+
+A full range is not an exception here: a node without a subnet gets a
+CIDRNotAvailable condition and event, a Service create gets Kubernetes'
+500 "failed to allocate a serviceIP: range is full".
 """
 
 from __future__ import annotations
@@ -21,7 +23,3 @@ class ControllerError(Exception):
 
 class ControllerConfigError(ControllerError):
     """The controller configuration cannot be used; the message names the flag."""
-
-
-class RangeFull(ControllerError):
-    """Every entry of a range is taken."""

@@ -65,13 +65,15 @@ class Scheduler:
         self._reported: dict[str, str] = {}  # pod uid -> last FailedScheduling message
 
     async def reconcile(self) -> None:
-        nodes = sorted((n for n in self.nodes.items() if not is_terminating(n)),
-                       key=lambda n: str(n["metadata"].get("name")))
         pods = self.pods.items()
-        usage = usage_by_node(pods)
         pending = sorted((p for p in pods if needs_scheduling(p)), key=_age_key)
         live = {str(p["metadata"].get("uid")) for p in pending}
         self._reported = {uid: msg for uid, msg in self._reported.items() if uid in live}
+        if not pending:
+            return
+        nodes = sorted((n for n in self.nodes.items() if not is_terminating(n)),
+                       key=lambda n: str(n["metadata"].get("name")))
+        usage = usage_by_node(pods)
         for pod in pending:
             result = choose_node(pod, nodes, usage)
             if result.node is None:

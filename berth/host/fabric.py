@@ -55,6 +55,9 @@ class Fabric(Netlink):
         assert isinstance(opened, Fabric)
         return opened
 
+    def __enter__(self) -> Fabric:
+        return self
+
     # -- vxlan -----------------------------------------------------------------------------
 
     def vxlan_params(self, name: str) -> VxlanParams | None:

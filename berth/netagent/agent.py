@@ -12,7 +12,7 @@
    ``resync_seconds`` (re-listing first) plans desired vs actual and applies
    the diff, then reports ``NetworkUnavailable=False`` on the Node.
 
-Kernel calls are blocking; they run one at a time in a worker thread.  A
+Kernel calls are blocking; they run one at a time on the agent's own thread.  A
 failed apply is logged and retried at the next poke or resync; nothing is
 ever flushed, so restarting the agent does not disturb traffic.
 """
@@ -20,6 +20,7 @@ ever flushed, so restarting the agent does not disturb traffic.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import ipaddress
 import logging
@@ -68,17 +69,18 @@ class NetworkAgent:
         self.last_changes: Changes | None = None
         self.reconciled = asyncio.Event()  # set after each successful reconcile
         self._poke = asyncio.Event()
-        self._lock = asyncio.Lock()
+        # pyroute2 sockets belong to the thread that made them: one thread does all kernel I/O.
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"berth-netagent-{config.node_name}")
         self._fab: Fabric | None = None
         self._reported = False
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self._lock:
-            return await asyncio.to_thread(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     # -- start -----------------------------------------------------------------------------
     async def run(self) -> None:
-        self._fab = await asyncio.to_thread(apply.open_fabric, self.config)
+        self._fab = await self._blocking(apply.open_fabric, self.config)
         try:
             self.subnet = await self.wait_subnet()
             self.links = await self._blocking(apply.setup_local, self._fab, self.config,
@@ -90,7 +92,8 @@ class NetworkAgent:
         finally:
             fab, self._fab = self._fab, None
             if fab is not None:
-                fab.close()
+                await asyncio.shield(self._blocking(fab.close))
+            self._thread.shutdown(wait=False)
 
     async def _forever(self, fn: Callable[[], Any], what: str) -> None:
         while True:

@@ -42,7 +42,7 @@ def render_conflist(cluster: ClusterNetwork, subnet: str, subnet_file: Path,
         plugin = {"type": cni_plugin, "bridge": CNI_BRIDGE, "isGateway": True,
                   "ipMasq": False, "hairpinMode": True, "mtu": cluster.pod_mtu,
                   "ipam": {"type": "host-local", "ranges": [[{"subnet": subnet}]],
-                           "routes": [{"dst": str(cluster.pod_cidr)}],
+                           "routes": [{"dst": "0.0.0.0/0"}],
                            "dataDir": str(data_dir)}}
     return {"cniVersion": "1.0.0", "name": "berth", "plugins": [plugin]}
 

@@ -50,7 +50,7 @@ class PodActions:
     waiting_on_init: str = ""
     initialized: bool = False
     terminal: str = ""  # "Succeeded" or "Failed" when nothing will run again
-    settling: bool = False  # a container just died; its exit status is on its way
+    settling: set[str] = field(default_factory=set)  # names: just died, exit status on its way
 
     @property
     def idle(self) -> bool:
@@ -90,8 +90,11 @@ class _Planner:
 
     def settling(self, status: ContainerStatus) -> bool:
         """UNKNOWN right after the process died, before its monitor wrote the exit status."""
-        return status.state == ContainerState.UNKNOWN and \
-            status.id not in self.verdicts.unknown_settled
+        if status.state == ContainerState.UNKNOWN and \
+                status.id not in self.verdicts.unknown_settled:
+            self.actions.settling.add(status.metadata.name)
+            return True
+        return False
 
     def try_start(self, c: podspec.ContainerSpec, restart: bool) -> bool:
         """Start ``c`` unless its backoff holds it; True when it was scheduled to start."""
@@ -144,7 +147,6 @@ class _Planner:
             if _alive(latest) or self.settling(latest):
                 if latest.id in self.verdicts.liveness_failed:
                     self.actions.kill.append((latest.id, "liveness probe failed"))
-                self.actions.settling = self.actions.settling or self.settling(latest)
                 continue
             if podspec.should_restart(self.pod, c, latest.exit_code):
                 self.try_start(c, restart=True)

@@ -170,6 +170,8 @@ class NodeAgent:
         if MIRROR_ANNOTATION in annotations:
             if podspec.meta(pod).get("deletionTimestamp"):
                 await self.ctx.delete_pod(pod)  # the static pod keeps running
+                if self.static is not None:
+                    self.static.forget_mirror(str(podspec.meta(pod).get("name")))
             return
         self._dispatch(pod)
 
@@ -198,7 +200,10 @@ class NodeAgent:
                     self._dispatch(pod)
                 for uid in self.static.removed_uids():
                     if uid in self.workers:
+                        log.info("static pod %s: its manifest is gone",
+                                 podspec.pod_key(self.workers[uid].pod))
                         self.workers[uid].remove()
+                        await self.ctx.delete_pod(self.workers[uid].pod)  # its mirror
                 if self.ctx.client is not None:
                     await self.static.ensure_mirror_pods(self.ctx.client)
             for uid, worker in list(self.workers.items()):

@@ -39,6 +39,7 @@ class NodeConfig:
     cluster_domain: str = "cluster.local"
     api_token_file: Path | None = None  # the API server's kubelet-client token
     heartbeat_seconds: float = 10.0
+    container_log_max_bytes: int = 10 << 20
 
     def __post_init__(self) -> None:
         if self.root_dir is None:
@@ -75,6 +76,8 @@ class NodeConfig:
         if self.pod_manifest_path is not None and not self.pod_manifest_path.is_dir():
             raise NodeConfigError(f"--pod-manifest-path: {self.pod_manifest_path} "
                                   "is not a directory")
+        if self.container_log_max_bytes < 4096:
+            raise NodeConfigError("--container-log-max-size: must be at least 4096 bytes")
         if self.api_token_file is not None and not self.api_token_file.is_file():
             raise NodeConfigError(f"--api-server-token-file: {self.api_token_file} "
                                   "does not exist")

@@ -43,6 +43,7 @@ class NodeContext:
     dns: ClusterDNS = field(default_factory=ClusterDNS)
     backoff: CrashBackoff = field(default_factory=CrashBackoff)
     cgroup_root: str = "/berth"
+    max_log_bytes: int = 10 << 20  # a container log is rotated (one .1 kept) past this
     _sent: dict[str, str] = field(default_factory=dict)
 
     def pod_dir(self, uid: str) -> Path:

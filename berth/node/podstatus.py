@@ -56,11 +56,13 @@ def _container_status(pod: Obj, c: podspec.ContainerSpec, ins: StatusInputs,
     if previous is not None:
         out["lastState"] = terminated_state(previous)
     error = ins.start_errors.get(c.name)
-    if latest is not None and latest.state in (ContainerState.RUNNING, ContainerState.CREATED):
+    settling = latest is not None and c.name in ins.actions.settling
+    if latest is not None and (settling or latest.state in (ContainerState.RUNNING,
+                                                            ContainerState.CREATED)):
         out["state"] = {"running": {"startedAt": ns_to_rfc3339(latest.started_at)
                                     or rfc3339(ins.now)}}
         out["started"] = ins.started.get(latest.id, True)
-        out["ready"] = out["started"] and ins.ready.get(latest.id, True)
+        out["ready"] = out["started"] and ins.ready.get(latest.id, True) and not settling
         return out
     if error is not None:
         reason, message = error

@@ -59,7 +59,8 @@ async def run_node(config: NodeConfig, clock: Clock | None = None) -> None:
     ctx = NodeContext(node_name=config.name, runtime=runtime, executor=executor,
                       clock=clock or SystemClock(), root_dir=root,
                       host_ip=config.node_ip or "127.0.0.1", client=client,
-                      dns=ClusterDNS((config.cluster_dns,), config.cluster_domain))
+                      dns=ClusterDNS((config.cluster_dns,), config.cluster_domain),
+                      max_log_bytes=config.container_log_max_bytes)
     token = _read_token(config.api_token_file)
     static = StaticPods(config.pod_manifest_path, config.name) \
         if config.pod_manifest_path is not None else None

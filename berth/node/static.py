@@ -66,6 +66,7 @@ class StaticPods:
         self.pods: dict[str, Obj] = {}  # uid -> pod
         self._removed: set[str] = set()
         self._errors: dict[Path, str] = {}
+        self._mirrored: set[str] = set()  # uids whose mirror pod exists
 
     def uids(self) -> set[str]:
         return set(self.pods)
@@ -98,14 +99,23 @@ class StaticPods:
         gone, self._removed = sorted(self._removed), set()
         return gone
 
+    def forget_mirror(self, name: str) -> None:
+        """The mirror pod named ``name`` was deleted: create it again on the next tick."""
+        self._mirrored = {u for u in self._mirrored
+                          if podspec.meta(self.pods.get(u, {})).get("name") != name}
+
     async def ensure_mirror_pods(self, client: Client) -> None:
         assert PODS is not None
-        for pod in self.pods.values():
+        for uid, pod in self.pods.items():
+            if uid in self._mirrored:
+                continue
             mirror = copy.deepcopy(pod)
             m = mirror["metadata"]
             m["annotations"][MIRROR_ANNOTATION] = m["annotations"]["kubernetes.io/config.hash"]
             for key in ("uid", "resourceVersion"):
                 m.pop(key, None)
             mirror.pop("status", None)
-            with contextlib.suppress(AlreadyExists, APIError, ClientError):
-                await client.create(PODS, mirror)
+            with contextlib.suppress(APIError, ClientError):
+                with contextlib.suppress(AlreadyExists):
+                    await client.create(PODS, mirror)
+                self._mirrored.add(uid)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+from pathlib import Path
 from typing import Any
 
 from berth.node import convert, labels, podspec, volumes
@@ -172,7 +173,22 @@ class PodWorker:
             for c in podspec.all_containers(pod)
             if observed.sandbox is not None and (s := observed.latest(c.name)) is not None
             and s.state == ContainerState.RUNNING])
+        await self.rotate_logs(observed)
         await self.report(observed, actions)
+
+    async def rotate_logs(self, observed: Observed) -> None:
+        """Rename a running container's log past ``max_log_bytes`` to ``.1``, then reopen."""
+        limit = self.ctx.max_log_bytes
+        for found in observed.containers.values():
+            s = found[-1]
+            if s.state != ContainerState.RUNNING or not s.log_path:
+                continue
+            path = Path(s.log_path)
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_size > limit:
+                    path.replace(path.with_name(path.name + ".1"))
+                    with contextlib.suppress(rterr.RuntimeServiceError):
+                        await self.ctx.runtime.reopen_container_log(s.id)
 
     async def apply(self, pod: Obj, observed: Observed, actions: PodActions) -> bool:
         """Carry out one round of actions; False when the pod cannot progress now."""

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from berth.api.errors import APIError, Conflict, Forbidden, NotFound
 from berth.api.resources import RESOURCES, Resource
+from berth.controllers import allocators
 from berth.server import bodies
 from berth.server.negotiate import DeleteOptions, ListOptions, Output, delete_options
 from berth.server.paths import Target
@@ -57,7 +58,10 @@ async def delete_object(st: ServerState, res: Resource, namespace: str, name: st
         try:
             if plan.action == "delete":
                 rv = (obj.get("metadata") or {}).get("resourceVersion")
-                return await st.store.delete(res.key, namespace, name, resource_version=rv)
+                gone = await st.store.delete(res.key, namespace, name, resource_version=rv)
+                if res.key == "services":  # berth.controllers hook: give back IP/ports
+                    await allocators.release_service(st.store, gone)
+                return gone
             return await st.store.update(res.key, plan.obj)
         except Conflict:
             if attempt + 1 == DELETE_RETRIES:

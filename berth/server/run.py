@@ -20,6 +20,8 @@ from pathlib import Path
 from aiohttp import web
 
 from berth.api.errors import AlreadyExists
+from berth.controllers import ControllerManager, start_for_server
+from berth.controllers.allocators import configure as configure_allocators
 from berth.server.app import create_app
 from berth.server.auth import ADMIN_USER, ensure_secret_file, ensure_tokens
 from berth.server.config import ServerConfig
@@ -46,8 +48,11 @@ class RunningServer:
     kubeconfig: Path
     store: Store
     runner: web.AppRunner
+    controllers: ControllerManager | None = None  # berth.controllers (None: not started)
 
     async def stop(self) -> None:
+        if self.controllers is not None:  # berth.controllers hook: stop loops first
+            await self.controllers.stop()
         await self.runner.cleanup()
         await self.store.close()
 
@@ -124,7 +129,20 @@ async def start_server(config: ServerConfig) -> RunningServer:
     write_kubeconfig(admin_path, kubeconfig)
     if config.kubeconfig_path is not None:
         write_kubeconfig(Path(config.kubeconfig_path), kubeconfig)
-    return RunningServer(url, port, pki, token, admin_path, store, runner)
+    running = RunningServer(url, port, pki, token, admin_path, store, runner)
+    # --- berth.controllers hook: allocators' ranges, scheduler and controllers ---
+    try:
+        if config.controllers:
+            running.controllers = await start_for_server(
+                store, url, token, pki.ca_cert.read_bytes(), config.controller_config(),
+                enabled=config.controllers)
+        else:
+            configure_allocators(store, config.controller_config())
+    except BaseException:
+        await running.stop()
+        raise
+    # --- end of the berth.controllers hook ---
+    return running
 
 
 async def run_server(config: ServerConfig) -> None:

@@ -7,12 +7,15 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from berth.cni.install import install
+from berth.cni.server import FastPathServer
 from berth.host import netns
 from berth.host.netlink import Netlink
 
@@ -84,14 +87,28 @@ BAD_INPUT = [
 ]
 
 
+@pytest.fixture(params=["in-process", "served"])
+def bridge_bin(request: pytest.FixtureRequest, tmp_path: Path
+               ) -> Iterator[tuple[str, dict[str, str]]]:
+    """The console script with the fast path off, or an installed plugin and a server."""
+    if request.param == "in-process":
+        yield BRIDGE, {"BERTH_CNI_SOCKET": "off"}
+        return
+    install(tmp_path / "bin")
+    with FastPathServer(str(tmp_path / "cni.sock")) as server:
+        yield str(tmp_path / "bin" / "berth-bridge"), {"BERTH_CNI_SOCKET": server.path}
+
+
 @pytest.mark.parametrize(("env_change", "stdin_change", "code", "needle"),
                          [case[1:] for case in BAD_INPUT], ids=[case[0] for case in BAD_INPUT])
 def test_bad_input_gives_code_and_message_naming_the_field(
     tmp_path: Path, node: str, make_netns: MakeNetns, env_change: dict[str, str],
-    stdin_change: dict[str, Any] | bytes, code: int, needle: str
+    stdin_change: dict[str, Any] | bytes, code: int, needle: str,
+    bridge_bin: tuple[str, dict[str, str]]
 ) -> None:
     pod = make_netns("pod")
-    env = cni_env("ADD", "ctr1", pod)
+    binary, extra = bridge_bin
+    env = cni_env("ADD", "ctr1", pod, **extra)
     env_change = dict(env_change)
     if "drop" in env_change:
         env = drop(env, env_change.pop("drop"))
@@ -103,7 +120,7 @@ def test_bad_input_gives_code_and_message_naming_the_field(
         change = dict(stdin_change)
         stdin = netconf(tmp_path, subnet=change.pop("subnet", "10.244.2.0/24"))
         stdin.update(change)
-    status, out, stderr = run(node, BRIDGE, env, stdin)
+    status, out, stderr = run(node, binary, env, stdin)
     assert status == 1
     assert out is not None and out["code"] == code, out
     assert needle in out["msg"]

@@ -11,26 +11,39 @@ API server in the test's event loop on 127.0.0.1 and registers Node objects.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from berth.api.resources import by_key
 from berth.client import Client, load_config
-from berth.cluster.topology import Topology, plan_topology, setup_fabric, setup_node, \
-    teardown_topology
+from berth.cluster.topology import (
+    Topology,
+    plan_topology,
+    setup_fabric,
+    setup_node,
+    teardown_topology,
+)
 from berth.host import netns
 from berth.host.netlink import Netlink
 from berth.netagent.config import CNI_BRIDGE, ClusterNetwork
 from berth.server import ServerConfig, start_server
 
 NODES = by_key("nodes")
+T = TypeVar("T")
+
+
+def blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` on a fresh thread and wait (pyroute2 refuses a thread with a running loop)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 @dataclass
@@ -63,9 +76,9 @@ def build_fabric() -> Iterator[Callable[..., Fabric]]:
                              underlay=ipaddress.IPv4Network("198.18.0.0/24"))
         fab = Fabric(topo)
         made.append(fab)
-        setup_fabric(topo)
+        blocking(setup_fabric, topo)
         for node in topo.nodes:
-            setup_node(topo, node)
+            blocking(setup_node, topo, node)
         return fab
 
     try:
@@ -79,6 +92,10 @@ def build_fabric() -> Iterator[Callable[..., Fabric]]:
 
 def make_pod(fab: Fabric, node_name: str, index: int) -> Pod:
     """A hand-made pod on ``node_name``: address .(10+index) of the node's subnet."""
+    return blocking(_make_pod, fab, node_name, index)
+
+
+def _make_pod(fab: Fabric, node_name: str, index: int) -> Pod:
     node = fab.topo.node(node_name)
     gw = node.pod_subnet.network_address + 1
     ip = node.pod_subnet.network_address + 10 + index

@@ -14,6 +14,7 @@ the node namespace with ``in_node_netns``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -30,8 +31,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from berth.api.errors import APIError
 from berth.api.resources import by_key
-from berth.client import Client, load_config
+from berth.client import Client, ClientError, load_config
 from berth.host import netns
 from berth.host.cgroups import remove_empty_cgroup, teardown_cgroup_tree
 from berth.host.loopback import set_loopback_up
@@ -77,7 +79,7 @@ class Cluster:
              "--image-dir", str(self.image_dir), "--node-netns", self.node_netns,
              "--port", str(self.port), "--pod-manifest-path", str(self.manifests),
              "--api-server-token-file", str(self.data_dir / "pki" / "kubelet-client.token"),
-             "-v"], stdout=log, stderr=subprocess.STDOUT)
+             "--container-log-max-size", "8192", "-v"], stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
     def kill_agent(self, sig: int = signal.SIGKILL) -> None:
@@ -162,6 +164,16 @@ def _serve(data_dir: Path) -> Iterator[tuple[RunningServer, asyncio.AbstractEven
         loop.close()
 
 
+def _remove_empty_tree(top: Path) -> None:
+    """rmdir the (empty) cgroups runc left in the hybrid layout's cgroup2 mount."""
+    if not top.is_dir():
+        return
+    for directory in sorted((Path(d) for d, _, _ in os.walk(top)),
+                            key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
 async def _remove_everything(service: OCIRuntimeService) -> None:
     for sandbox in await service.list_pod_sandbox():
         await service.remove_pod_sandbox(sandbox.id)
@@ -201,6 +213,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, node_image_dir: Path
                 c.root / "runtime", run_root, ImageStore(node_image_dir), node_name=node)))
         netns.delete_netns(node_netns)
         teardown_cgroup_tree(f"/berth/{node}")
+        _remove_empty_tree(Path(f"/sys/fs/cgroup/unified/berth/{node}"))
         remove_empty_cgroup("/berth")
         shutil.rmtree(run_root, ignore_errors=True)
 
@@ -239,7 +252,7 @@ async def wait_for(api: Client, name: str, check: Callable[[Obj], bool], timeout
             last = await api.get(PODS, namespace, name)
             if check(last):
                 return last
-        except Exception:  # noqa: BLE001 - NotFound while it is being created/deleted
+        except (APIError, ClientError, KeyError):  # not there yet / being deleted
             pass
         await asyncio.sleep(0.2)
     raise AssertionError(f"pod {name} never matched; last status: {last.get('status')}")

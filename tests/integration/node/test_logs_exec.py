@@ -89,8 +89,12 @@ async def test_kubectl_logs_and_exec(cluster: Cluster, api: Client) -> None:
         return subprocess.run(["kubectl", *args], capture_output=True, env=env, timeout=60,
                               check=False)
 
-    logs = await asyncio.to_thread(kubectl, "logs", "kube")
-    assert logs.returncode == 0, logs.stderr
+    for _ in range(25):  # the container writes its three lines within ~0.2 s of starting
+        logs = await asyncio.to_thread(kubectl, "logs", "kube")
+        assert logs.returncode == 0, logs.stderr
+        if b"line-3" in logs.stdout:
+            break
+        await asyncio.sleep(0.2)
     assert logs.stdout.decode().split() == ["line-1", "line-2", "line-3"]
     out = await asyncio.to_thread(kubectl, "exec", "kube", "--", "sh", "-c",
                                   "echo $HOSTNAME; exit 2")
@@ -98,3 +102,39 @@ async def test_kubectl_logs_and_exec(cluster: Cluster, api: Client) -> None:
     assert out.returncode == 2
     await api.delete(PODS, "default", "kube")
     await wait_gone(api, "kube")
+
+
+async def test_logs_follow_streams_until_the_container_ends(cluster: Cluster, api: Client
+                                                            ) -> None:
+    assert PODS is not None
+    counter = "for i in 1 2 3 4; do echo n$i; sleep 0.4; done"
+    await api.create(PODS, pod("count", [container("main", ["sh", "-c", counter])],
+                               cluster.node, restartPolicy="Never"))
+    await wait_for(api, "count", lambda p: container_status(p, "main").get("started"))
+    followed = await _run(cluster, "logs", "-f", "count")
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.split() == [b"n1", b"n2", b"n3", b"n4"]
+    await api.delete(PODS, "default", "count")
+    await wait_gone(api, "count")
+
+
+async def test_a_big_log_is_rotated_and_logs_show_the_current_file(
+        cluster: Cluster, api: Client) -> None:
+    assert PODS is not None
+    writer = ("i=0; while [ $i -lt 200 ]; do echo line-$i-$(printf '%080d' 0); i=$((i+1)); "
+              "done; echo after-rotation-marker-wait; sleep 2; echo last-line; sleep 3600")
+    await api.create(PODS, pod("chatty", [container("main", ["sh", "-c", writer])],
+                               cluster.node))
+    ready = await wait_for(api, "chatty", is_ready)
+    for _ in range(40):
+        logs = await _run(cluster, "logs", "chatty")
+        if b"last-line" in logs.stdout:
+            break
+        await asyncio.sleep(0.25)
+    log_dir = (cluster.root / "logs" /
+               f"default_chatty_{ready['metadata']['uid']}" / "main")
+    assert (log_dir / "0.log.1").exists()
+    assert (log_dir / "0.log").stat().st_size < 8192 + 200
+    assert b"line-0-" not in logs.stdout and logs.stdout.endswith(b"last-line\n")
+    await api.delete(PODS, "default", "chatty")
+    await wait_gone(api, "chatty")

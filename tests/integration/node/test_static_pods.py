@@ -14,6 +14,7 @@ from tests.integration.node.conftest import (
     is_ready,
     sandbox_ids,
     wait_for,
+    wait_gone,
 )
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -24,6 +25,7 @@ kind: Pod
 metadata:
   name: static-web
 spec:
+  terminationGracePeriodSeconds: 1
   containers:
   - name: web
     image: busybox
@@ -35,7 +37,8 @@ async def test_static_pod_runs_with_a_mirror_pod_and_stops_when_its_file_goes(
         cluster: Cluster, api: Client) -> None:
     (cluster.manifests / "broken.yaml").write_text("kind: Pod\nspec: [\n")
     path = cluster.manifests / "web.yaml"
-    path.write_text(MANIFEST)
+    (cluster.manifests / ".web.tmp").write_text(MANIFEST)
+    (cluster.manifests / ".web.tmp").rename(path)
     name = f"static-web-{cluster.node}"
     mirror = await wait_for(api, name, is_ready, timeout=30)
     annotations = mirror["metadata"]["annotations"]
@@ -53,6 +56,7 @@ async def test_static_pod_runs_with_a_mirror_pod_and_stops_when_its_file_goes(
         await asyncio.sleep(0.2)
     else:
         raise AssertionError("the static pod still serves after its file was removed")
+    await wait_gone(api, name)  # the mirror pod goes with it
     assert uid and await sandbox_ids(cluster, uid) == []
     (cluster.manifests / "broken.yaml").unlink()
     assert "broken.yaml" in cluster.agent_log()

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from berth.cni.conf import NetConf
 from berth.cni.fastpath import DEFAULT_SOCKET, encode_request, socket_path
 from berth.cni.install import install, plan_install, render_wrapper
 from berth.cni.server import FastPathServer, decode_request
 from berth.cni.skel import CmdArgs, Plugin
-from berth.cni.conf import NetConf
 from berth.cni.spec import Result
 
 
@@ -32,9 +32,9 @@ def env(command: str, sock: str, cid: str = "c1") -> dict[str, str]:
             "CNI_IFNAME": "eth0", "CNI_PATH": "/nonexistent", "BERTH_CNI_SOCKET": sock}
 
 
-@pytest.fixture
-def bin_dir(tmp_path: Path) -> Path:
-    install(tmp_path / "bin")
+@pytest.fixture(params=["native", "wrapper"])
+def bin_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    install(tmp_path / "bin", request.param)
     return tmp_path / "bin"
 
 
@@ -131,3 +131,16 @@ def test_server_passes_env_and_stdin_unchanged(bin_dir: Path, tmp_path: Path) ->
     assert rec.seen[0].args == (("IgnoreUnknown", "1"), ("K8S_POD_NAME", "p"))
     assert rec.seen[0].stdin == hl_conf(tmp_path)
     assert rec.seen[0].env["CNI_PATH"] == "/nonexistent"
+
+
+def test_cli_install_and_its_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from berth.cli.main import main
+
+    assert main(["cni", "install", str(tmp_path / "bin"), "--mode", "wrapper"]) == 0
+    assert sorted(os.listdir(tmp_path / "bin")) == ["berth-bridge", "berth-host-local",
+                                                    "berth-loopback", "berth-net",
+                                                    "berth-portmap"]
+    (tmp_path / "file").write_text("")
+    assert main(["cni", "install", str(tmp_path / "file" / "bin")]) == 1
+    err = capsys.readouterr().err
+    assert "file/bin/berth-bridge: cannot install" in err and "Traceback" not in err

@@ -1,0 +1,77 @@
+"""``berth up``: a multi-node cluster on this machine (see ``berth.cluster.up``).
+
+Flags become ``UpOptions``; progress is shown as one line per step (rich);
+the command returns when every node is Ready with its network configured,
+and prints where the kubeconfig is.  Bad input and a cluster that is already
+up are one-line errors, and nothing is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from berth.cli.errors import CliError, UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    add_network_arguments(parser)
+    parser.add_argument("--port", type=int, default=6443, help="API server port on 127.0.0.1")
+    parser.add_argument("--timeout", type=float, default=180.0,
+                        help="seconds to wait for the nodes to be Ready")
+    parser.add_argument("--name", default="", help="cluster name, at most 8 characters: "
+                        "prefixes node names and namespaces (default: none)")
+
+
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="vxlan", choices=("vxlan", "host-gw"),
+                        help="how pods on different nodes reach each other (default vxlan)")
+    parser.add_argument("--pod-network-cidr", default="10.244.0.0/16")
+    parser.add_argument("--service-cidr", default="10.96.0.0/12")
+    parser.add_argument("--node-cidr-mask-size", type=int, default=24,
+                        help="mask of each node's pod subnet (default 24)")
+    parser.add_argument("--underlay", default="198.18.0.0/24",
+                        help="the nodes' network (default 198.18.0.0/24)")
+    parser.add_argument("--underlay-mtu", type=int, default=1500)
+    parser.add_argument("--datastore", default="sqlite",
+                        metavar="sqlite|etcd://HOST:PORT[,...]")
+
+
+def home_dir() -> Path:
+    from berth.client.kubeconfig import berth_home
+
+    return berth_home(os.environ)
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from berth.cluster.errors import ClusterError
+    from berth.cluster.up import UpOptions, bring_up
+    from berth.netagent.errors import NetAgentError
+
+    console = Console(stderr=True)
+    opts = UpOptions(nodes=args.nodes, backend=args.backend, pod_cidr=args.pod_network_cidr,
+                     service_cidr=args.service_cidr, node_mask=args.node_cidr_mask_size,
+                     underlay=args.underlay, underlay_mtu=args.underlay_mtu,
+                     datastore=args.datastore, port=args.port, timeout=args.timeout,
+                     cluster=args.name)
+    home = home_dir()
+    try:
+        with console.status("berth up") as status:
+            def report(line: str) -> None:
+                console.print(f"[green]✓[/green] {line}" if not line.startswith("start-up")
+                              else f"[red]✗[/red] {line}")
+                status.update(line)
+
+            state = bring_up(opts, home, report)
+    except (NetAgentError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    except ClusterError as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"cluster up: {len(state.nodes)} nodes ({state.backend}), "
+                  f"API server {state.server_url}")
+    print(f"export KUBECONFIG={state.kubeconfig}")
+    return 0

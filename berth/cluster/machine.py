@@ -1,0 +1,134 @@
+"""What ``berth up``, ``init`` and ``join`` share: the server process and starting one node.
+
+``spawn`` starts a process in its own session with its output in a log file
+and records it (PID and start time) in the ``ClusterState`` at once.
+``write_network`` stores the cluster's network settings where the join
+service reads them; ``start_server`` spawns ``berth.cluster.serve`` and waits
+for it to listen.  ``start_node`` turns join ``Credentials`` into a running
+node: the node's kubeconfig (its own identity), the CNI conflist for its
+subnet, then ``berth node`` and the network agent, both inside the node's
+network namespace (``nsenter --net``; FACTS: never ``ip netns exec``) or in
+the current one when the node is this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from berth.cluster import bootstrap
+from berth.cluster.errors import StartupError
+from berth.cluster.join import Credentials
+from berth.cluster.state import (
+    ClusterState,
+    NodeRecord,
+    Process,
+    process_alive,
+    save_state,
+    start_time,
+)
+from berth.host import netns
+from berth.netagent import files
+from berth.netagent.config import ClusterNetwork
+
+BERTH_BIN = str(Path(sys.executable).with_name("berth"))
+NODE_PORT = 10250
+
+
+def spawn(state: ClusterState, role: str, argv: list[str], log: Path, node: str = "") -> Process:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    record = Process(role, proc.pid, start_time(proc.pid), str(log), node)
+    state.processes.append(record)
+    save_state(state)
+    return record
+
+
+def wait_port(host: str, port: int, proc: Process, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process_alive(proc):
+            raise StartupError(f"the {proc.role} exited; see {proc.log}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise StartupError(f"the {proc.role} did not listen on {host}:{port}; see {proc.log}")
+
+
+def network_doc(network: ClusterNetwork) -> dict[str, object]:
+    return {"podCIDR": str(network.pod_cidr), "serviceCIDR": str(network.service_cidr),
+            "nodeMask": network.node_mask, "backend": network.backend,
+            "underlayMTU": network.underlay_mtu}
+
+
+def network_from_doc(doc: dict[str, object]) -> ClusterNetwork:
+    return ClusterNetwork.parse(str(doc["podCIDR"]), str(doc["serviceCIDR"]),
+                                int(str(doc["nodeMask"])), str(doc["backend"]),
+                                int(str(doc["underlayMTU"])))
+
+
+def start_server(state: ClusterState, network: ClusterNetwork, token: str, port: int,
+                 also_listen: str, datastore: str) -> None:
+    """Network settings and the bootstrap token in the data dir, then the server process."""
+    data = Path(state.server_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    (data / bootstrap.NETWORK_FILE).write_text(json.dumps(network_doc(network)) + "\n")
+    bootstrap.add_token(data, token)
+    proc = spawn(state, "server", [
+        sys.executable, "-m", "berth.cluster.serve", "--data-dir", str(data),
+        "--port", str(port), "--also-listen", also_listen, "--join-port", str(port + 1),
+        "--kubeconfig", state.kubeconfig, "--datastore", datastore],
+        Path(state.home) / "logs" / "server.log")
+    wait_port("127.0.0.1", port, proc, 60)
+    wait_port("127.0.0.1", port + 1, proc, 10)
+
+
+def _in_netns(rec: NodeRecord) -> list[str]:
+    return ["nsenter", f"--net={netns.netns_path(rec.netns)}"] if rec.netns else []
+
+
+def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_dir: Path
+               ) -> None:
+    """The node's kubeconfig and conflist, then ``berth node`` and the network agent."""
+    from berth.server.kubeconfig import render_kubeconfig, write_kubeconfig
+
+    network = network_from_doc(creds.network)
+    root, run = Path(rec.root_dir), Path(rec.run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    kubeconfig = root / "kubeconfig"
+    write_kubeconfig(kubeconfig, render_kubeconfig(creds.server, creds.ca_pem, creds.token,
+                                                   user=f"node-{rec.name}"))
+    token_file = root / "kubelet-client.token"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(creds.kubelet_client_token + "\n")
+    conf_dir, ipam_dir = root / "cni" / "net.d", root / "cni" / "networks"
+    files.write_conflist(conf_dir, files.render_conflist(
+        network, creds.pod_cidr, run / "subnet.env", ipam_dir))
+    logs = Path(state.home) / "logs"
+    spawn(state, "node", [
+        *_in_netns(rec), BERTH_BIN, "node", "--name", rec.name, "--kubeconfig", str(kubeconfig),
+        "--root-dir", str(root), "--run-dir", str(run), "--image-dir", str(image_dir),
+        "--cni-conf-dir", str(conf_dir), "--cni-bin-dir", str(Path(sys.executable).parent),
+        "--cni-bin-dir", "/usr/lib/cni", "--node-ip", rec.ip, "--address", rec.ip,
+        "--port", str(NODE_PORT), "--pod-cidr", creds.pod_cidr,
+        "--api-server-token-file", str(token_file), "-v"], logs / f"{rec.name}.log", rec.name)
+    spawn(state, "netagent", [
+        *_in_netns(rec), sys.executable, "-m", "berth.netagent", "--name", rec.name,
+        "--kubeconfig", str(kubeconfig), "--backend", network.backend,
+        "--pod-network-cidr", str(network.pod_cidr),
+        "--service-cidr", str(network.service_cidr),
+        "--node-cidr-mask-size", str(network.node_mask),
+        "--underlay-mtu", str(network.underlay_mtu), "--public-ip", rec.ip,
+        "--underlay-device", rec.underlay_device, "--subnet-file", str(run / "subnet.env"),
+        "--cni-conf-dir", str(conf_dir), "--cni-data-dir", str(ipam_dir), "-v"],
+        logs / f"{rec.name}-netagent.log", rec.name)

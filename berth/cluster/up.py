@@ -1,0 +1,176 @@
+"""``berth up``: bring up a multi-node cluster on this machine, step by step, recorded.
+
+``UpOptions`` is what the user chose; ``plan_up`` checks it all (CIDRs, node
+mask, MTU, names) before anything exists, so bad input leaves nothing
+behind.  ``bring_up`` then runs the steps in order, saving the
+``ClusterState`` after each so ``berth down`` can undo a half-made cluster
+(and does, when a step fails): preflight, the fabric and host link, the API
+server (``berth.cluster.serve``) with a fresh bootstrap token, the busybox
+image, then per node its namespace, its credentials and subnet from the join
+service (the very flow ``berth join`` uses) and, inside its namespace,
+``berth node`` and the network agent (``berth.cluster.machine``); finally it
+waits until every Node is Ready with its network configured.  ``report`` receives one line per
+step, for the CLI's progress display.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from berth.cluster import bootstrap, join, machine, topology
+from berth.cluster.errors import ClusterExists, PreflightError, StartupError
+from berth.cluster.state import ClusterState, NodeRecord, load_state, save_state
+from berth.host import netns
+from berth.netagent.config import ClusterNetwork
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    nodes: int = 3
+    backend: str = "vxlan"
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
+    node_mask: int = 24
+    underlay: str = "198.18.0.0/24"
+    underlay_mtu: int = 1500
+    datastore: str = "sqlite"
+    port: int = 6443
+    cluster: str = ""  # a short tag; tests use one so their names never clash
+    timeout: float = 120.0
+
+
+def plan_up(opts: UpOptions) -> topology.Topology:
+    """Every check that needs no machine state; NetConfigError/ValueError name the flag."""
+    import ipaddress
+
+    network = ClusterNetwork.parse(opts.pod_cidr, opts.service_cidr, opts.node_mask,
+                                   opts.backend, opts.underlay_mtu)
+    try:
+        underlay = ipaddress.IPv4Network(opts.underlay)
+    except ValueError:
+        raise ValueError(f"--underlay: {opts.underlay!r} is not an IPv4 CIDR") from None
+    return topology.plan_topology(opts.nodes, network, cluster=opts.cluster, underlay=underlay)
+
+
+def preflight(topo: topology.Topology, home: Path, port: int) -> None:
+    if os.geteuid() != 0:
+        raise PreflightError("berth up needs root (network namespaces, veths, runc)")
+    if load_state(home) is not None:
+        raise ClusterExists(f"a cluster is already up (state in {home}/cluster.json); "
+                            "see `berth status`, or `berth down` first")
+    taken = [n for n in [topo.fabric_netns, *(w.netns for w in topo.nodes)] if netns.exists(n)]
+    if taken:
+        raise PreflightError(f"network namespace {taken[0]} already exists; "
+                             "another cluster or test uses it")
+    if os.path.exists(f"/sys/class/net/{topo.host_link_name}"):
+        raise PreflightError(f"link {topo.host_link_name} already exists in the root namespace")
+    for p in (port, port + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                raise PreflightError(f"--port: 127.0.0.1:{p} is in use (the API uses --port, "
+                                     "the join service --port + 1)") from None
+
+
+def bring_up(opts: UpOptions, home: Path, report: Report) -> ClusterState:
+    """Make the cluster; on failure remove what was made and re-raise."""
+    topo = plan_up(opts)
+    preflight(topo, home, opts.port)
+    state = ClusterState(
+        home=str(home), cluster=opts.cluster, backend=opts.backend, pod_cidr=opts.pod_cidr,
+        service_cidr=opts.service_cidr, underlay=str(topo.underlay),
+        fabric_netns=topo.fabric_netns, host_link=topo.host_link_name,
+        server_url=f"https://127.0.0.1:{opts.port}",
+        fabric_server_url=f"https://{topo.host_ip.ip}:{opts.port}",
+        kubeconfig=str(home / "kubeconfig"), server_dir=str(home / "server"))
+    state.paths = [state.server_dir, state.kubeconfig, str(home / "logs"),
+                   str(home / "nodes"), str(home / "run"), str(home / "images")]
+    save_state(state)
+    try:
+        _steps(state, topo, opts, home, report)
+    except BaseException:
+        from berth.cluster.down import bring_down
+
+        report("start-up failed: removing what was made")
+        bring_down(home, report)
+        raise
+    state.phase = "up"
+    save_state(state)
+    return state
+
+
+def _steps(state: ClusterState, topo: topology.Topology, opts: UpOptions, home: Path,
+           report: Report) -> None:
+    report(f"fabric {topo.fabric_netns}: bridge {topology.FABRIC_BRIDGE}, underlay "
+           f"{topo.underlay}, host link {topo.host_link_name} {topo.host_ip}")
+    topology.setup_fabric(topo)
+    report(f"API server on {state.server_url} and {state.fabric_server_url}")
+    token = bootstrap.new_bootstrap_token()
+    machine.start_server(state, topo.network, token, opts.port, str(topo.host_ip.ip),
+                         opts.datastore)
+    image_dir = home / "images"
+    report("busybox image")
+    from berth.images import ImageStore
+    from berth.images.busybox import ensure_busybox_image
+
+    ensure_busybox_image(ImageStore(image_dir))
+    url = join.join_url(state.server_url)
+    ca_pem = asyncio.run(join.discover(url, None))  # our own server, over loopback
+    for wiring in topo.nodes:
+        topology.setup_node(topo, wiring)
+        creds = asyncio.run(join.request_join(url, token, wiring.name, ca_pem,
+                                              state.fabric_server_url))
+        rec = NodeRecord(name=wiring.name, netns=wiring.netns, ip=str(wiring.underlay_ip.ip),
+                         subnet=creds.pod_cidr, root_dir=str(home / "nodes" / wiring.name),
+                         run_dir=str(home / "run" / wiring.name),
+                         underlay_device=topology.NODE_UNDERLAY)
+        state.nodes.append(rec)
+        save_state(state)
+        report(f"node {rec.name} joined: netns {rec.netns}, {rec.ip}, pods {rec.subnet}")
+        machine.start_node(state, rec, creds, image_dir)
+    report(f"waiting for {len(topo.nodes)} nodes to be Ready with their network")
+    asyncio.run(wait_ready(state, opts.timeout))
+
+
+def node_ready(node: dict[str, Any]) -> bool:
+    conds = {c.get("type"): c.get("status")
+             for c in (node.get("status") or {}).get("conditions") or []}
+    return conds.get("Ready") == "True" and conds.get("NetworkUnavailable") == "False"
+
+
+async def wait_ready(state: ClusterState, timeout: float) -> None:
+    from berth.api.resources import by_key
+    from berth.client import Client, ClientError, load_config
+    from berth.cluster.state import process_alive
+
+    nodes_res = by_key("nodes")
+    assert nodes_res is not None
+    want = {n.name for n in state.nodes}
+    deadline = time.monotonic() + timeout
+    async with Client(load_config(state.kubeconfig, {})) as client:
+        while time.monotonic() < deadline:
+            for proc in state.processes:
+                if not process_alive(proc):
+                    raise StartupError(f"the {proc.role} of {proc.node or 'the cluster'} "
+                                       f"exited; see {proc.log}")
+            try:
+                listed = await client.list(nodes_res)
+                ready = {n["metadata"]["name"] for n in listed.get("items") or []
+                         if node_ready(n)}
+                if want <= ready:
+                    return
+            except ClientError:
+                pass
+            await asyncio.sleep(0.5)
+    raise StartupError(f"nodes not Ready after {timeout:.0f} s; see the logs in "
+                       f"{Path(state.home) / 'logs'}")
