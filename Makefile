@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages berth uses at run time and in its tests.
 APT_PACKAGES := gcc libc6-dev etcd-server runc crun busybox-static umoci skopeo nftables iproute2 \
-	containernetworking-plugins graphviz iperf3 conntrack
+	containernetworking-plugins graphviz iperf3 conntrack containerd podman
 STAMP := $(VENV)/.installed
 
 .PHONY: setup apt helpers demo test test-fast test-unit lint typecheck bench clean

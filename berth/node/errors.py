@@ -10,6 +10,7 @@ anything starts).  The tree::
     ├── VolumeError          a pod volume cannot be prepared (names the volume)
     │   └── VolumeSourceMissing   its configMap/secret/key does not exist (yet)
     ├── EnvError             an env var cannot be resolved (names the variable)
+    ├── UnsupportedPod       the pod asks for something berth does not do yet (names the field)
     └── NetworkSetupError    CNI ADD/DEL failed for a pod sandbox (carries the plugin's message)
 """
 
@@ -34,6 +35,10 @@ class VolumeSourceMissing(VolumeError):
 
 class EnvError(NodeError):
     """An environment variable of a container cannot be resolved."""
+
+
+class UnsupportedPod(NodeError):
+    """The pod uses a feature berth does not implement yet; the message names the field."""
 
 
 class NetworkSetupError(NodeError):

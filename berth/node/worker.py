@@ -32,7 +32,7 @@ from berth.node.actions import (
 )
 from berth.node.clock import rfc3339
 from berth.node.context import NodeContext
-from berth.node.errors import EnvError, NodeError, VolumeError
+from berth.node.errors import EnvError, NodeError, UnsupportedPod, VolumeError
 from berth.node.podstatus import StatusInputs, plan_pod_status
 from berth.node.probes import ProbeManager, Target
 from berth.node.runtime import errors as rterr
@@ -52,6 +52,17 @@ UNKNOWN_GRACE = 3.0  # seconds a dead process may lack its exit status before it
 KEEP_DEAD = 2  # per container name: the current one and the previous (for --previous logs)
 
 
+def _attempts_from_status(pod: Obj) -> dict[str, int]:
+    """The last attempt of each container that ran, from the reported status."""
+    status = pod.get("status") or {}
+    out = {}
+    for s in (status.get("containerStatuses") or []) + (
+            status.get("initContainerStatuses") or []):
+        if s.get("containerID"):
+            out[s["name"]] = int(s.get("restartCount") or 0)
+    return out
+
+
 class PodWorker:
     def __init__(self, ctx: NodeContext, pod: Obj) -> None:
         self.ctx = ctx
@@ -68,6 +79,7 @@ class PodWorker:
         self.start_time = str((pod.get("status") or {}).get("startTime") or "")
         self._task: asyncio.Task[None] | None = None
         self._unknown_since: dict[str, float] = {}
+        self.last_attempt = _attempts_from_status(pod)  # survives a new sandbox
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,8 +140,10 @@ class PodWorker:
             with contextlib.suppress(rterr.NotFound):
                 status = await rt.container_status(c.id)
                 by_name.setdefault(c.metadata.name, []).append(status)
-        for found in by_name.values():
+        for name, found in by_name.items():
             found.sort(key=lambda s: (s.metadata.attempt, s.created_at))
+            self.last_attempt[name] = max(self.last_attempt.get(name, -1),
+                                          found[-1].metadata.attempt)
         return Observed(sandbox=await rt.pod_sandbox_status(live.id), dead_sandboxes=dead,
                         containers=by_name)
 
@@ -211,6 +225,9 @@ class PodWorker:
         if self.ctx.backoff.in_backoff(key, now):
             return False
         try:
+            if podspec.spec(pod).get("hostNetwork"):
+                raise UnsupportedPod("spec.hostNetwork: pods in the node's network namespace "
+                                  "are not supported by berth yet")
             cms, secrets = await self.ctx.fetch_sources(pod)
             sources = convert.Sources(
                 {n: convert.config_map_data(o) for n, o in cms.items()},
@@ -221,9 +238,9 @@ class PodWorker:
             self.ctx.log_dir(pod).mkdir(parents=True, exist_ok=True)
             await self.ctx.runtime.run_pod_sandbox(config)
         except (NodeError, rterr.RuntimeServiceError, OSError) as exc:
-            reason = "CreateContainerConfigError" if isinstance(exc, VolumeError) \
-                else "ContainerCreating"
-            message = str(exc) if isinstance(exc, VolumeError) \
+            config_error = isinstance(exc, VolumeError | UnsupportedPod)
+            reason = "CreateContainerConfigError" if config_error else "ContainerCreating"
+            message = str(exc) if config_error \
                 else f"failed to create pod sandbox: {exc}"
             log.warning("pod %s: %s", podspec.pod_key(pod), message)
             for c in podspec.all_containers(pod):
@@ -242,7 +259,8 @@ class PodWorker:
                               observed: Observed) -> bool:
         assert observed.sandbox is not None
         latest = observed.latest(c.name)
-        attempt = latest.metadata.attempt + 1 if latest is not None else 0
+        attempt = latest.metadata.attempt + 1 if latest is not None \
+            else self.last_attempt.get(c.name, -1) + 1
         key, now = (self.uid, c.name), self.ctx.clock.now()
         if latest is not None or c.name in self.start_errors:
             self.ctx.backoff.record_restart(key, now)

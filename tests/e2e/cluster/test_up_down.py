@@ -125,7 +125,7 @@ def test_up_pods_talk_across_nodes_and_down_leaves_no_trace(env: Env, backend: s
     env.berth("apply", "-f", str(manifests))
     pods = wait_running(env, 6)
     spaces = {name: pod_netns(f"berth-{p['node']}", p["ip"]) for name, p in pods.items()}
-    for src, sp in pods.items():
+    for src in pods:
         for dst, dp in pods.items():
             if src != dst:
                 assert probe.wait_ping(spaces[src], dp["ip"], 10), f"{src} -> {dst}"

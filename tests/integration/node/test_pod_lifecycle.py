@@ -43,8 +43,9 @@ async def test_init_containers_then_sidecars_then_app_and_reverse_stop(
         container("init-b", ["sh", "-c", f"sleep 0.3; echo init-b >> {log}"],
                   volumeMounts=mount),
     ]
+    pre_stop = {"preStop": {"exec": {"command": ["sh", "-c", f"echo prestop-app >> {log}"]}}}
     body = pod("ordered", [container("app", ["sh", "-c", step("app", log)],
-                                     volumeMounts=mount)], cluster.node,
+                                     volumeMounts=mount, lifecycle=pre_stop)], cluster.node,
                initContainers=inits, volumes=[{"name": "order", "hostPath": {
                    "path": host_dir, "type": "DirectoryOrCreate"}}])
     await api.create(PODS, body)
@@ -59,7 +60,7 @@ async def test_init_containers_then_sidecars_then_app_and_reverse_stop(
     with open(f"{host_dir}/log") as f:
         lines = f.read().split()
     assert lines == ["init-a", "start-side-1", "start-side-2", "init-b", "start-app",
-                     "stop-app", "stop-side-2", "stop-side-1"]
+                     "prestop-app", "stop-app", "stop-side-2", "stop-side-1"]
 
 
 async def test_restart_policies_and_terminal_phases(cluster: Cluster, api: Client) -> None:

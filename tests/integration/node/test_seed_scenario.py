@@ -25,6 +25,7 @@ from tests.integration.node.conftest import (
     http_get,
     in_node_netns,
     is_ready,
+    open_runtime,
     pod,
     sandbox_ids,
     wait_for,
@@ -89,3 +90,20 @@ async def test_two_web_pods_bind_port_80_each_with_its_own_ip(cluster: Cluster,
         await api.delete(PODS, "default", name)
     for name in ("web-a", "web-b"):
         await wait_gone(api, name)
+
+
+async def test_a_dead_sandbox_is_replaced_and_containers_restart_in_it(
+        cluster: Cluster, api: Client) -> None:
+    assert PODS is not None
+    await api.create(PODS, pod("phoenix", [container("main", ["sleep", "3600"])], cluster.node))
+    first = await wait_for(api, "phoenix", is_ready)
+    uid = first["metadata"]["uid"]
+    [old] = await sandbox_ids(cluster, uid)
+    pause = (await open_runtime(cluster).pod_sandbox_status(old)).pid
+    os.kill(pause, signal.SIGKILL)
+    again = await wait_for(api, "phoenix", lambda p: is_ready(p) and container_status(
+        p, "main").get("restartCount") == 1)
+    assert await sandbox_ids(cluster, uid) not in ([], [old])
+    assert again["status"]["podIP"]
+    await api.delete(PODS, "default", "phoenix")
+    await wait_gone(api, "phoenix")
