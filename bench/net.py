@@ -193,9 +193,12 @@ def datapath(backend: str, seconds: int, runs: int) -> dict[str, float]:
         assert probe.wait_ping(pods[0], ips[1]) and probe.wait_ping(hand["pods"][0],
                                                                     hand["ips"][1])
         b_gbps, h_gbps = [], []
-        for _ in range(runs):
-            b_gbps.append(iperf(pods[1], pods[0], ips[1], seconds))
-            h_gbps.append(iperf(hand["pods"][1], hand["pods"][0], hand["ips"][1], seconds))
+        for i in range(runs):  # alternate which goes first: the machine is noisy
+            pair = [lambda: b_gbps.append(iperf(pods[1], pods[0], ips[1], seconds)),
+                    lambda: h_gbps.append(iperf(hand["pods"][1], hand["pods"][0],
+                                                hand["ips"][1], seconds))]
+            for measure in pair if i % 2 == 0 else reversed(pair):
+                measure()
         return {"berth_gbps": median(b_gbps), "hand_gbps": median(h_gbps),
                 "berth_rtt_ms": rtt_ms(pods[0], ips[1]),
                 "hand_rtt_ms": rtt_ms(hand["pods"][0], hand["ips"][1])}

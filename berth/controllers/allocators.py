@@ -262,15 +262,27 @@ async def release_service(store: Store, obj: Obj) -> None:
 
 
 async def repair_claims(store: Store, now: datetime.datetime | None = None) -> int:
-    """Free claims whose Service is gone; claim for Services that lack them. Returns changes."""
+    """Claim for Services that lack claims, then free claims whose Service is gone.
+
+    A claim younger than REPAIR_GRACE may belong to a create still in flight on
+    another server, so only older ones are freed. Returns the number of changes.
+    """
     allocator = allocator_for(store)
     moment = now or datetime.datetime.now(datetime.UTC)
     services = {service_identity(s): s for s in (await store.list("services")).items}
+    live = set(services)
     changes = 0
+    for service in services.values():
+        spec = service.get("spec") or {}
+        ip = str(spec.get("clusterIP") or "")
+        if wants_cluster_ip(service) and allocator.ips.offset(ip) is not None:
+            changes += await _ensure_claim(allocator.ip_claims, ip, service, live)
+        for number in node_ports(service) if wants_node_ports(service) else set():
+            changes += await _ensure_claim(allocator.port_claims, str(number), service, live)
     for table in (allocator.ip_claims, allocator.port_claims):
         for claim in await table.all_claims():
             meta = claim["metadata"]
-            if owner_of(claim) in services:
+            if owner_of(claim) in live:
                 continue
             try:
                 created = parse_time(str(meta.get("creationTimestamp") or ""))
@@ -279,19 +291,17 @@ async def repair_claims(store: Store, now: datetime.datetime | None = None) -> i
             if moment - created >= REPAIR_GRACE:
                 await table.release(str(meta["name"]), owner_of(claim)[2])
                 changes += 1
-    for service in services.values():
-        spec = service.get("spec") or {}
-        ip = str(spec.get("clusterIP") or "")
-        if wants_cluster_ip(service) and allocator.ips.offset(ip) is not None:
-            changes += await _ensure_claim(allocator.ip_claims, ip, service)
-        for number in node_ports(service) if wants_node_ports(service) else set():
-            changes += await _ensure_claim(allocator.port_claims, str(number), service)
     return changes
 
-
-async def _ensure_claim(table: ClaimTable, name: str, service: Obj) -> int:
+async def _ensure_claim(table: ClaimTable, name: str, service: Obj,
+                        live: set[tuple[str, str, str]]) -> int:
+    """Claim `name` for a Service that holds it; take it over from an owner that is gone."""
     try:
-        await table.store.get(table.key, "", name)
-        return 0
+        claim = await table.store.get(table.key, "", name)
     except NotFound:
         return 1 if await table.claim(name, service) else 0
+    owner = owner_of(claim)
+    if owner == service_identity(service) or owner in live:
+        return 0
+    await table.release(name, owner[2])
+    return 1 if await table.claim(name, service) else 0

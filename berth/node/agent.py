@@ -57,7 +57,7 @@ class NodeAgent:
     async def run(self) -> None:
         tasks = []
         if self.ctx.client is not None:
-            await self.register()
+            await self.register_until_done()
             tasks += [self._forever(self.heartbeat, "heartbeat"),
                       self._forever(self.watch_pods, "pod watch")]
         else:
@@ -98,6 +98,16 @@ class NodeAgent:
             self.node_uid = current["metadata"]["uid"]
         await self.update_node_status()
         log.info("node %s registered", self.ctx.node_name)
+
+    async def register_until_done(self) -> None:
+        """Register, retrying every 2 s while the API server cannot be reached."""
+        while True:
+            try:
+                await self.register()
+                return
+            except (APIError, ClientError) as exc:
+                log.warning("registering node %s: %s; retrying in 2 s", self.ctx.node_name, exc)
+                await asyncio.sleep(2.0)
 
     async def update_node_status(self) -> None:
         assert NODES is not None

@@ -113,26 +113,20 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(body)
     offset = len(data) - len(data.rpartition(b"\n")[2])
-
-    def finished() -> bool:
-        try:
-            return (rt_state.get(status.id) or ContainerState.RUNNING) != ContainerState.RUNNING
-        except Exception:
-            return True
-
-    rt_state: dict[str, ContainerState] = {}
+    running = [True]
 
     async def watch_state() -> None:
-        while True:
+        while running[0]:
             try:
-                rt_state[status.id] = (await ctx.runtime.container_status(status.id)).state
+                state = (await ctx.runtime.container_status(status.id)).state
+                running[0] = state == ContainerState.RUNNING
             except rterr.NotFound:
-                rt_state[status.id] = ContainerState.EXITED
+                running[0] = False
             await asyncio.sleep(0.5)
 
     watcher = asyncio.create_task(watch_state())
     try:
-        async for chunk in follow_file(path, offset, finished):
+        async for chunk in follow_file(path, offset, lambda: not running[0]):
             await resp.write(render(parse_cri_lines(chunk), timestamps=timestamps))
     finally:
         watcher.cancel()

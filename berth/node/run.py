@@ -43,6 +43,9 @@ def open_client(config: NodeConfig) -> Client | None:
 
 async def run_node(config: NodeConfig, clock: Clock | None = None) -> None:
     config.validate()
+    if os.geteuid() != 0:
+        raise NodeConfigError("berth node must run as root: it creates network namespaces, "
+                              "mounts and cgroups")
     root = config.root
     root.mkdir(parents=True, exist_ok=True)
     assert config.cni_conf_dir is not None and config.run_dir is not None

@@ -8,9 +8,8 @@ do, apply it (sandbox with volumes and CNI, containers with env, mounts and
 hooks), plan again until nothing is left to do now, then report the status
 that ``plan_pod_status`` computes.  Updates that arrive while a sync runs
 replace the pod it will use next; a requested kill is sticky and ends in
-``terminate``: preStop hooks, stop signal, grace period, sidecars after the
-app containers in reverse order, CNI DEL, sandbox removal, volumes, and the
-final ``gracePeriodSeconds=0`` delete that removes the pod from the API.
+``termination.terminate_pod`` (hooks, grace period, order, cleanup, and the
+final ``gracePeriodSeconds=0`` delete that removes the pod from the API).
 """
 
 from __future__ import annotations
@@ -18,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
-from berth.node import convert, labels, podspec, volumes
+from berth.node import convert, labels, podspec, termination, volumes
 from berth.node.actions import (
     Observed,
     PodActions,
     Verdicts,
     plan_pod_actions,
-    plan_termination_order,
 )
 from berth.node.clock import rfc3339
 from berth.node.context import NodeContext
@@ -324,15 +321,6 @@ class PodWorker:
                         c.name)
             await self.ctx.runtime.stop_container(cid, float(podspec.grace_period(pod)))
 
-    async def stop_leftovers(self, pod: Obj, observed: Observed) -> None:
-        """A finished pod: stop its sidecars (reverse order) and its sandbox."""
-        self.probes.stop()
-        for stage in plan_termination_order(pod, observed):
-            for s in stage:
-                await self.ctx.runtime.stop_container(s.id, 2.0)
-        if observed.sandbox is not None:
-            await self.ctx.runtime.stop_pod_sandbox(observed.sandbox.id)
-
     async def report(self, observed: Observed, actions: PodActions) -> None:
         status = plan_pod_status(self.pod, StatusInputs(
             observed=observed, actions=actions, now=self.ctx.clock.now(),
@@ -342,39 +330,12 @@ class PodWorker:
         await self.ctx.report_status(self.pod, status)
 
     # -- terminating ---------------------------------------------------------------------
-    async def terminate(self) -> None:
-        pod = self.pod
+    async def stop_leftovers(self, pod: Obj, observed: Observed) -> None:
+        """A finished pod: stop its sidecars (reverse order) and its sandbox."""
         self.probes.stop()
-        grace = float(podspec.grace_period(pod))
-        deadline = self.ctx.clock.now() + grace
-        observed = await self.observe()
-        for stage in plan_termination_order(pod, observed):
-            await asyncio.gather(*(self.stop_one(pod, s, deadline) for s in stage))
-        rt = self.ctx.runtime
-        for sandbox in await rt.list_pod_sandbox(
-                PodSandboxFilter(label_selector={labels.POD_UID: self.uid})):
-            await rt.remove_pod_sandbox(sandbox.id)
-        pod_dir = self.ctx.pod_dir(self.uid)
-        await asyncio.to_thread(volumes.teardown_volumes, pod_dir)
-        shutil.rmtree(pod_dir, ignore_errors=True)
-        shutil.rmtree(self.ctx.log_dir(pod), ignore_errors=True)
-        self.ctx.backoff.forget_pod(self.uid)
-        if self.in_api:
-            await self.ctx.delete_pod(pod)
-        log.info("pod %s: terminated", podspec.pod_key(pod))
+        await termination.stop_finished_pod(self.ctx, pod, observed)
 
-    async def stop_one(self, pod: Obj, s: ContainerStatus, deadline: float) -> None:
-        c = podspec.find_container(pod, s.metadata.name)
-        hook = (((c.spec if c else {}).get("lifecycle") or {}).get("preStop") or {})
-        rt = self.ctx.runtime
-        if "exec" in hook:
-            remaining = deadline - self.ctx.clock.now()
-            if remaining > 0:
-                with contextlib.suppress(rterr.RuntimeServiceError):
-                    await rt.exec_sync(s.id, list(hook["exec"].get("command") or []),
-                                       remaining)
-        elif "sleep" in hook:
-            seconds = int(hook["sleep"].get("seconds", 0))
-            await asyncio.sleep(max(0.0, min(seconds, deadline - self.ctx.clock.now())))
-        remaining = max(2.0, deadline - self.ctx.clock.now())
-        await rt.stop_container(s.id, remaining)
+    async def terminate(self) -> None:
+        self.probes.stop()
+        await termination.terminate_pod(self.ctx, self.pod, await self.observe(),
+                                        confirm=self.in_api)

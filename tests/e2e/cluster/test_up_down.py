@@ -132,6 +132,10 @@ def test_up_pods_talk_across_nodes_and_down_leaves_no_trace(env: Env, backend: s
     seen = probe.tcp_source_seen(spaces["p31"], pods["p31"]["ip"], spaces["p11"])
     assert seen == pods["p11"]["ip"]  # across nodes, no NAT
     assert ipaddress.ip_address(seen) in ipaddress.ip_network("10.244.0.0/24")
+    picture = env.home / "net.svg"
+    env.berth("graph", "-o", str(picture))
+    svg = picture.read_text()
+    assert all(p["ip"] in svg for p in pods.values()) and "bthbr0" in svg
     env.berth("down")
     assert not (env.home / "cluster.json").exists()
     assert not [n for n in netns.list_netns(f"berth-{env.name}")]

@@ -108,12 +108,12 @@ class Cluster:
 
     @staticmethod
     async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 5.0) -> T:
-        """Run `check` until it returns without AssertionError (its value) or time is up."""
+        """Run `check` until it passes (returning its value) or time is up (its error)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 return await check()
-            except AssertionError:
+            except (AssertionError, LookupError, ValueError):  # not there yet
                 if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(0.05)

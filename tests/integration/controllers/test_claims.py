@@ -63,16 +63,21 @@ async def test_release_only_frees_the_owners_claim(store: Store) -> None:
 
 async def test_repair_frees_stale_claims_and_records_missing_ones(store: Store) -> None:
     kept = await create_service(store, service("kept", "uid-k", type="NodePort",
+                                               clusterIP="10.96.0.2",
                                                ports=[{"port": 80, "nodePort": 30500,
                                                        "protocol": "TCP"}]))
-    orphan = await create_service(store, service("orphan", "uid-o"))
-    await store.delete("services", "default", "orphan")  # as if the server died here
-    unclaimed = service("old", "uid-old", clusterIP="10.96.0.6")
-    await store.create("services", unclaimed)  # stored before claims existed
+    for name, ip in (("gone", "10.96.0.3"), ("orphan", "10.96.0.6")):
+        await create_service(store, service(name, f"uid-{name}", clusterIP=ip))
+        await store.delete("services", "default", name)  # as if the server died here
+    # a Service stored without a claim, holding the IP an orphaned claim names
+    await store.create("services", service("old", "uid-old", clusterIP="10.96.0.6"))
     soon = datetime.datetime.now(datetime.UTC)
-    assert await repair_claims(store, now=soon) == 1  # too fresh to free; records 1
+    assert await repair_claims(store, now=soon) == 1  # 10.96.0.6 passes to "old"
+    assert await names(store, IP_KEY) == {"10.96.0.2", "10.96.0.3", "10.96.0.6"}
     later = soon + datetime.timedelta(minutes=2)
-    assert await repair_claims(store, now=later) == 1
+    assert await repair_claims(store, now=later) == 1  # the stale 10.96.0.3 goes
     assert await names(store, IP_KEY) == {kept["spec"]["clusterIP"], "10.96.0.6"}
-    assert orphan["spec"]["clusterIP"] not in await names(store, IP_KEY)
     assert await names(store, PORT_KEY) == {"30500"}
+    claim = await store.get(IP_KEY, "", "10.96.0.6")
+    assert claim["spec"]["parentRef"]["name"] == "old"
+    assert await repair_claims(store, now=later) == 0

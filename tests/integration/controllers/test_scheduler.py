@@ -23,13 +23,18 @@ async def test_pending_pods_are_bound_and_spread(cluster: Cluster) -> None:
 
     pods = await cluster.eventually(all_bound)
     assert sorted(p["spec"]["nodeName"] for p in pods) == ["n1", "n1", "n2", "n2"]
-    for pod in pods:
-        cond = condition(pod, "PodScheduled")
-        assert cond is not None and cond["status"] == "True"
-    scheduled = await cluster.events("Scheduled")
-    assert {e["involvedObject"]["name"] for e in scheduled} == {"p0", "p1", "p2", "p3"}
-    assert any(e["message"] == "Successfully assigned default/p0 to n1" or
-               e["message"] == "Successfully assigned default/p0 to n2" for e in scheduled)
+
+    async def reported() -> None:
+        for pod in await cluster.items(cluster.PODS, "default"):
+            cond = condition(pod, "PodScheduled")
+            assert cond is not None and cond["status"] == "True"
+        scheduled = await cluster.events("Scheduled")
+        assert {e["involvedObject"]["name"] for e in scheduled} == {"p0", "p1", "p2", "p3"}
+        p0 = next(p for p in pods if p["metadata"]["name"] == "p0")
+        assert (f"Successfully assigned default/p0 to {p0['spec']['nodeName']}"
+                in [e["message"] for e in scheduled])
+
+    await cluster.eventually(reported)
 
 
 async def test_unschedulable_pod_says_why_and_is_retried(cluster: Cluster) -> None:
@@ -51,9 +56,14 @@ async def test_unschedulable_pod_says_why_and_is_retried(cluster: Cluster) -> No
         assert not pod["spec"].get("nodeName")
 
     await cluster.eventually(unschedulable)
-    failed = await cluster.events("FailedScheduling")
-    assert len(failed) == 1 and failed[0]["type"] == "Warning"
-    assert failed[0]["involvedObject"]["name"] == "big"
+
+    async def one_event() -> None:
+        failed = await cluster.events("FailedScheduling")
+        assert len(failed) == 1 and failed[0]["type"] == "Warning"
+        assert failed[0]["involvedObject"]["name"] == "big"
+        assert failed[0]["message"].startswith("0/3 nodes are available: ")
+
+    await cluster.eventually(one_event)
 
     await cluster.set_ready("down", True)
 

@@ -145,3 +145,23 @@ def test_memory_empty_dir_is_a_sized_tmpfs_removed_on_teardown(tmp_path: Path) -
     finally:
         teardown_volumes(tmp_path)
     assert not is_mountpoint(paths["ram"]) and not (tmp_path / "volumes").exists()
+
+
+def test_berth_node_rejects_a_bad_flag_with_one_line(capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    from berth.cli.main import main
+
+    assert main(["node", "--name", "Bad_Name"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --name: 'Bad_Name' is not a valid node name")
+    assert "Traceback" not in err
+
+
+def test_berth_exec_reads_options_written_after_the_pod() -> None:
+    from berth.cli.exec import split_command
+    from berth.cli.main import build_parser
+
+    args = build_parser().parse_args(["exec", "web", "-c", "side", "-i", "--", "sh", "-c",
+                                      "echo hi"])
+    assert split_command(args) == ["sh", "-c", "echo hi"]
+    assert (args.container, args.stdin) == ("side", True)
