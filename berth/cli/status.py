@@ -45,7 +45,9 @@ def main(args: argparse.Namespace) -> int:
     if state is None:
         raise CliError(f"no cluster is up (no {home}/cluster.json); start one with `berth up`")
     status = gather_status(state, asyncio.run(_nodes(state.kubeconfig)))
-    console = Console()
+    import sys
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(f"cluster: {status.phase}, backend {status.backend}, pods {state.pod_cidr}, "
                   f"services {state.service_cidr}, underlay {state.underlay}")
     console.print(f"API server: {status.server_url} ({status.server})")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from berth.api.errors import AlreadyExists, Conflict, Invalid, NotFound
+from berth.api.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from berth.api.resources import Resource, by_key
 from berth.client import Client
 from berth.controllers.daemonset_plan import new_pod, plan_daemonset
@@ -66,7 +66,7 @@ class DaemonSetController:
                                    f"Error creating: {exc}", component=COMPONENT,
                                    event_type="Warning")
                 continue
-            except (AlreadyExists, Conflict, NotFound) as exc:
+            except (AlreadyExists, Conflict, NotFound, Forbidden) as exc:
                 log.info("daemonset %s/%s: pod on %s not created: %s", namespace, name, node,
                          exc)
                 continue

@@ -8,7 +8,9 @@ their resolved port list, so a name that resolves differently across pods
 yields one slice per distinct list; a group larger than `MAX_ENDPOINTS` is split.
 Slices get stable names (`<service>-<hash of the ports>[-<n>]`) so a pass can
 diff desired against existing by name; consumers find them by the
-`kubernetes.io/service-name` label, as in Kubernetes. `plan_endpoints` builds
+`kubernetes.io/service-name` label, as in Kubernetes. A pod whose
+``spec.subdomain`` is the Service's name publishes its ``spec.hostname`` (the
+name cluster DNS gives it under a headless Service). `plan_endpoints` builds
 the legacy v1 Endpoints object from the same groups (ready pods in
 ``addresses``, not-ready ones in ``notReadyAddresses``, terminating ones left out
 unless the Service publishes not-ready addresses).
@@ -104,6 +106,13 @@ def _target_ref(pod: Obj) -> Obj:
             "uid": meta.get("uid")}
 
 
+def _hostname(service: Obj, pod: Obj) -> str:
+    """The pod's hostname when its subdomain is this Service (the DNS name of a member)."""
+    spec = pod.get("spec") or {}
+    name = (service.get("metadata") or {}).get("name")
+    return str(spec.get("hostname") or "") if spec.get("subdomain") == name else ""
+
+
 def _endpoint(service: Obj, pod: Obj) -> Obj:
     ready, serving, terminating = _conditions(service, pod)
     out: Obj = {"addresses": [pod["status"]["podIP"]],
@@ -112,6 +121,9 @@ def _endpoint(service: Obj, pod: Obj) -> Obj:
     node = (pod.get("spec") or {}).get("nodeName")
     if node:
         out["nodeName"] = node
+    hostname = _hostname(service, pod)
+    if hostname:
+        out["hostname"] = hostname
     return out
 
 
@@ -170,11 +182,14 @@ def plan_slices(service: Obj, pods: Iterable[Obj]) -> list[Obj]:
     return slices
 
 
-def _address(pod: Obj) -> Obj:
+def _address(service: Obj, pod: Obj) -> Obj:
     out: Obj = {"ip": pod["status"]["podIP"], "targetRef": _target_ref(pod)}
     node = (pod.get("spec") or {}).get("nodeName")
     if node:
         out["nodeName"] = node
+    hostname = _hostname(service, pod)
+    if hostname:
+        out["hostname"] = hostname
     return out
 
 
@@ -189,9 +204,9 @@ def plan_endpoints(service: Obj, pods: Iterable[Obj]) -> Obj:
         for pod in members:
             is_ready, _serving, terminating = _conditions(service, pod)
             if is_ready:
-                ready.append(_address(pod))
+                ready.append(_address(service, pod))
             elif not terminating:
-                not_ready.append(_address(pod))
+                not_ready.append(_address(service, pod))
         if not (ready or not_ready) or not ports:
             continue
         subset: Obj = {"ports": [{k: v for k, v in p.items() if v != ""}

@@ -27,7 +27,7 @@ import logging
 import time
 from typing import Any
 
-from berth.api.errors import AlreadyExists, Conflict, NotFound
+from berth.api.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from berth.client import Client
 from berth.controllers.endpoints_plan import (
     ENDPOINTS_MANAGED_BY,
@@ -210,6 +210,8 @@ class EndpointSliceController:
         except (AlreadyExists, Conflict, NotFound):
             self._mark(service)  # our cache was behind: plan this Service again
             self.loop.poke()
+        except Forbidden as exc:  # the namespace is terminating: its reaper cleans up
+            log.info("%s %s/%s not written: %s", res.kind, *service, exc.message)
 
     async def _delete(self, informer: Informer, namespace: str, name: str) -> None:
         with contextlib.suppress(NotFound):

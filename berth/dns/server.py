@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import struct
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Protocol
@@ -90,10 +91,21 @@ class ClusterDNS:
         """Serve these objects from now on."""
         self.index = build_index(services, endpointslices, self.domain)
 
-    async def start(self) -> None:
-        """Bind UDP and TCP (``port=0``: UDP picks one, TCP takes the same)."""
+    async def start(self, sockets: tuple[socket.socket, socket.socket] | None = None) -> None:
+        """Bind UDP and TCP (``port=0``: UDP picks one, TCP takes the same).
+
+        ``sockets`` (a bound UDP and a listening TCP socket) serves sockets made
+        elsewhere, e.g. inside another network namespace.
+        """
         loop = asyncio.get_running_loop()
         try:
+            if sockets is not None:
+                transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self),
+                                                                   sock=sockets[0])
+                self._tcp = await asyncio.start_server(self._serve_tcp, sock=sockets[1])
+                self._udp = transport
+                self.port = transport.get_extra_info("sockname")[1]
+                return
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: _Udp(self), local_addr=(self.host, self.port))
             self._udp = transport
@@ -130,9 +142,9 @@ class ClusterDNS:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def run(self) -> None:
+    async def run(self, sockets: tuple[socket.socket, socket.socket] | None = None) -> None:
         """Serve until cancelled, updating from ``source`` when there is one."""
-        await self.start()
+        await self.start(sockets)
         try:
             if self.source is None:
                 await asyncio.Event().wait()

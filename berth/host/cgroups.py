@@ -7,6 +7,12 @@ layout of this host (v1, hybrid or unified v2, detected from the mounts under
 ``memory.oom_control``, v2 ``memory.events``) so the container monitor can
 tell OOMKilled from Error, and how to remove the pod-level parent cgroups that
 runc leaves behind when it deletes a container.
+
+Every walk goes through ``hierarchies``: on a unified host that is the one
+cgroup2 mount; on a v1 host each v1 hierarchy; on a hybrid host (systemd's
+layout: v1 controllers plus a cgroup2 mount at ``unified``) the v1
+hierarchies *and* ``unified``, because runc creates each container's cgroup
+there too and would otherwise leave empty ``unified/berth/...`` directories.
 """
 
 from __future__ import annotations
@@ -31,6 +37,20 @@ def v1_hierarchies(root: Path = CGROUP_ROOT) -> list[Path]:
         return []
     return sorted(p for p in root.iterdir()
                   if p.is_dir() and not p.is_symlink() and p.name != "unified")
+
+
+def hybrid_unified(root: Path = CGROUP_ROOT) -> Path | None:
+    """The cgroup2 mount of a hybrid layout (``root/unified``), or None without one."""
+    unified = root / "unified"
+    return unified if (unified / "cgroup.controllers").exists() else None
+
+
+def hierarchies(root: Path = CGROUP_ROOT) -> list[Path]:
+    """Every mount where a cgroup path exists: v2 root, or v1 hierarchies + hybrid cgroup2."""
+    if detect_cgroup_version(root) == 2:
+        return [root]
+    unified = hybrid_unified(root)
+    return v1_hierarchies(root) + ([unified] if unified is not None else [])
 
 
 def oom_counter_file(cgroups_path: str, root: Path = CGROUP_ROOT) -> Path:
@@ -63,8 +83,7 @@ def teardown_cgroup_tree(cgroups_path: str, root: Path = CGROUP_ROOT) -> None:
     rel = cgroups_path.strip("/")
     if not rel:
         raise CgroupError("refusing to remove the root cgroup")
-    bases = [root] if detect_cgroup_version(root) == 2 else v1_hierarchies(root)
-    for base in bases:
+    for base in hierarchies(root):
         top = base / rel
         if not top.is_dir():
             continue
@@ -85,9 +104,14 @@ def remove_empty_cgroup(cgroups_path: str, root: Path = CGROUP_ROOT) -> None:
     rel = cgroups_path.strip("/")
     if not rel:
         return
-    bases = [root] if detect_cgroup_version(root) == 2 else v1_hierarchies(root)
-    for base in bases:
+    for base in hierarchies(root):
         try:
             (base / rel).rmdir()
         except OSError:
             continue
+
+
+def existing_cgroup_dirs(cgroups_path: str, root: Path = CGROUP_ROOT) -> list[Path]:
+    """Where ``cgroups_path`` still exists, in any hierarchy (leftover checks, diagnostics)."""
+    rel = cgroups_path.strip("/")
+    return [base / rel for base in hierarchies(root) if rel and (base / rel).is_dir()]

@@ -18,13 +18,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from berth.host import fabric as host
 from berth.host import netns
 from berth.host.errors import HostError
 from berth.host.fabric import Fabric
 from berth.host.netlink import set_forwarding
 from berth.netagent.config import VXLAN_DEVICE, VXLAN_PORT, VXLAN_VNI, AgentConfig
 from berth.netagent.errors import ApplyError
-from berth.netagent.plan import Actual, Changes, Local
+from berth.netagent.plan import Actual, Changes, Local, OwnedRoute
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def setup_local(fab: Fabric, config: AgentConfig, subnet: ipaddress.IPv4Network)
 def observe(fab: Fabric, links: LocalLinks) -> Actual:
     """The state the agent owns right now."""
     try:
-        routes = frozenset(fab.owned_routes())
+        routes = frozenset(OwnedRoute(r.dst, r.gw, r.oif, r.onlink) for r in fab.owned_routes())
         if not links.vxlan_index:
             return Actual(routes=routes)
         neigh = frozenset((ip, mac) for ip, mac in fab.neighbours(links.vxlan_index).items()
@@ -98,9 +99,9 @@ def apply_changes(fab: Fabric, links: LocalLinks, changes: Changes) -> None:
         for ip, mac in changes.add_neighbours:
             fab.replace_neigh(links.vxlan_index, ip, mac)
         for route in changes.add_routes:
-            fab.replace_owned_route(route)
+            fab.replace_owned_route(host.OwnedRoute(route.dst, route.gw, route.oif, route.onlink))
         for route in changes.del_routes:
-            fab.delete_owned_route(route)
+            fab.delete_owned_route(host.OwnedRoute(route.dst, route.gw, route.oif, route.onlink))
         for ip, _ in changes.del_neighbours:
             fab.delete_neigh(links.vxlan_index, ip)
         for mac, dst in changes.del_fdb:

@@ -15,7 +15,7 @@ node for its backend:
 ``plan_changes`` compares that with what the kernel holds (``Actual``) and
 lists exactly what to add and remove, so a reconcile never flushes anything
 that is already right.  Interface indexes come in as plain ints: the planner
-never touches the kernel.
+never touches the kernel (nor imports the host adapters).
 """
 
 from __future__ import annotations
@@ -24,12 +24,20 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from berth.host.fabric import OwnedRoute
-
 Obj = dict[str, Any]
 ANNOTATION_BACKEND = "berth.dev/backend-type"
 ANNOTATION_PUBLIC_IP = "berth.dev/public-ip"
 ANNOTATION_VTEP_MAC = "berth.dev/vtep-mac"
+
+
+@dataclass(frozen=True)
+class OwnedRoute:
+    """A route the agent owns: ``dst via gw dev <oif> [onlink]`` (mirrors the host adapter's)."""
+
+    dst: ipaddress.IPv4Network | ipaddress.IPv6Network
+    gw: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    oif: int
+    onlink: bool
 
 
 @dataclass(frozen=True)

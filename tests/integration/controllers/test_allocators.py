@@ -112,6 +112,23 @@ async def test_type_changes_claim_and_release_node_ports(cluster: Cluster) -> No
     assert replaced["spec"]["clusterIP"] == ip
 
 
+async def test_external_name_and_load_balancer(cluster: Cluster) -> None:
+    svc = await create(cluster, "web", clusterIP="10.96.0.4")
+    await cluster.client.patch(cluster.SERVICES, "default", "web", {
+        "spec": {"type": "ExternalName", "externalName": "example.internal", "ports": None}},
+        patch_type="merge")
+    moved = await cluster.get(cluster.SERVICES, "default", "web")
+    assert not moved["spec"].get("clusterIP")
+    assert svc["spec"]["clusterIP"] == "10.96.0.4"
+    reused = await create(cluster, "reuse", clusterIP="10.96.0.4")  # released by the change
+    assert reused["spec"]["clusterIP"] == "10.96.0.4"
+    external = await create(cluster, "ext", type="ExternalName", externalName="db.internal")
+    assert not external["spec"].get("clusterIP")
+    balanced = await create(cluster, "lb", type="LoadBalancer")
+    assert balanced["spec"]["clusterIP"]
+    assert 30000 <= balanced["spec"]["ports"][0]["nodePort"] <= 32767
+
+
 async def test_allocations_survive_a_restart(
         restartable: Callable[..., Awaitable[Cluster]]) -> None:
     first = await restartable(service_cidr="10.96.0.0/29")

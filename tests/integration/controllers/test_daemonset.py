@@ -101,8 +101,14 @@ async def test_template_change_rolls_out_and_delete_removes_pods(cluster: Cluste
 
     await cluster.eventually(rolled, timeout=10)
     assert most_unavailable <= 1
-    status = (await cluster.get(cluster.DAEMONSETS, "default", "logs"))["status"]
-    assert status["observedGeneration"] == 2
+
+    async def observed() -> None:
+        status = (await cluster.get(cluster.DAEMONSETS, "default", "logs"))["status"]
+        assert status["observedGeneration"] == 2
+        assert status["updatedNumberScheduled"] == 3
+        assert status["numberAvailable"] == 3
+
+    await cluster.eventually(observed)
 
     await cluster.client.delete(cluster.DAEMONSETS, "default", "logs")
 

@@ -133,3 +133,31 @@ async def test_service_without_selector_is_left_to_the_user(cluster: Cluster) ->
     assert await slices_of(cluster, "external") == []
     ep = await cluster.get(cluster.ENDPOINTS, "default", "external")
     assert ep["subsets"][0]["addresses"] == [{"ip": "127.0.0.1"}]
+
+
+async def test_deleted_namespace_is_not_refilled(cluster: Cluster) -> None:
+    namespaces = cluster.client
+    from berth.api.resources import by_key
+    ns_res = by_key("namespaces")
+    await namespaces.create(ns_res, {"apiVersion": "v1", "kind": "Namespace",
+                                     "metadata": {"name": "team"}})
+    await cluster.client.create(cluster.SERVICES, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "team"},
+        "spec": {"selector": {"app": "api"}, "ports": [{"port": 80}]}})
+    await cluster.add_pod("api-1", namespace="team", labels={"app": "api"})
+    await cluster.run_pod("team", "api-1", "10.244.0.7")
+
+    async def listed() -> None:
+        [slice_] = await cluster.items(cluster.SLICES, "team")
+        assert [e["addresses"] for e in slice_["endpoints"]] == [["10.244.0.7"]]
+
+    await cluster.eventually(listed)
+    await cluster.client.delete(ns_res, None, "team")
+
+    async def gone() -> None:
+        names = [n["metadata"]["name"] for n in await cluster.items(ns_res)]
+        assert "team" not in names
+        assert await cluster.items(cluster.SLICES, "team") == []
+        assert await cluster.items(cluster.ENDPOINTS, "team") == []
+
+    await cluster.eventually(gone, timeout=15)

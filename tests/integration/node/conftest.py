@@ -14,7 +14,6 @@ the node namespace with ``in_node_netns``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import shutil
@@ -164,16 +163,6 @@ def _serve(data_dir: Path) -> Iterator[tuple[RunningServer, asyncio.AbstractEven
         loop.close()
 
 
-def _remove_empty_tree(top: Path) -> None:
-    """rmdir the (empty) cgroups runc left in the hybrid layout's cgroup2 mount."""
-    if not top.is_dir():
-        return
-    for directory in sorted((Path(d) for d, _, _ in os.walk(top)),
-                            key=lambda p: len(p.parts), reverse=True):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
-
-
 async def _remove_everything(service: OCIRuntimeService) -> None:
     for sandbox in await service.list_pod_sandbox():
         await service.remove_pod_sandbox(sandbox.id)
@@ -213,7 +202,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, node_image_dir: Path
                 c.root / "runtime", run_root, ImageStore(node_image_dir), node_name=node)))
         netns.delete_netns(node_netns)
         teardown_cgroup_tree(f"/berth/{node}")
-        _remove_empty_tree(Path(f"/sys/fs/cgroup/unified/berth/{node}"))
         remove_empty_cgroup("/berth")
         shutil.rmtree(run_root, ignore_errors=True)
 

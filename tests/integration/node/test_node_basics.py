@@ -10,6 +10,7 @@ from berth.api.errors import NotFound
 from berth.api.resources import by_key
 from berth.client import Client
 from berth.host import netns
+from berth.host.cgroups import existing_cgroup_dirs
 from tests.integration.node.conftest import (
     PODS,
     Cluster,
@@ -78,10 +79,9 @@ async def test_pod_runs_gets_an_ip_and_is_removed_on_delete(cluster: Cluster,
     # nothing left: netns, IP reservation, cgroups, processes, mounts, state
     assert not netns.exists(netns_name)
     assert not ip_file.exists()
-    # (the hybrid layout's cgroup2 mount, "unified", is left to berth.host.cgroups: see
-    # docs/node.md, "Known gaps")
-    assert not [p for p in Path("/sys/fs/cgroup").glob(f"*/berth/{cluster.node}/pod{uid}")
-                if p.parts[4] != "unified"]
+    # in every hierarchy, the hybrid layout's cgroup2 mount ("unified") included
+    assert existing_cgroup_dirs(f"/berth/{cluster.node}/pod{uid}") == []
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/berth/{cluster.node}/pod{uid}"))
     assert not (cluster.root / "pods" / uid).exists()
     mounts = Path("/proc/self/mountinfo").read_text()
     assert str(cluster.root / "runtime" / "containers") not in mounts

@@ -27,8 +27,14 @@ import pytest
 from berth.host.netns import entered
 
 RESPONDER = r"""
-import socket, sys
+import socket, sys, threading
 ip = sys.argv[1].encode()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 8080))
+def udp():
+    while True:
+        _, addr = u.recvfrom(512)
+        u.sendto(ip, addr)
+threading.Thread(target=udp, daemon=True).start()
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 8080)); s.listen(512)
 print("ready", flush=True)
@@ -66,6 +72,16 @@ class Node:
             while data := sock.recv(64):
                 chunks.append(data)
         return b"".join(chunks).decode()
+
+
+    def udp_request(self, ns: str, ip: str, port: int, src_port: int) -> str:
+        """One datagram from ``ns`` (fixed source port, so conntrack sees one flow)."""
+        with entered(ns), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("0.0.0.0", src_port))
+            sock.settimeout(2)
+            sock.sendto(b"?", (ip, port))
+            return sock.recv(64).decode()
 
 
 def _setup(n: Node, pods: int) -> None:

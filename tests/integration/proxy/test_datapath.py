@@ -132,3 +132,25 @@ def test_thousand_services_apply_then_change_one(node: Any) -> None:
     proxy.teardown()
     assert subprocess.run(["ip", "netns", "exec", node.node, "nft", "list", "table", "inet",
                            "berth"], capture_output=True).returncode != 0
+
+
+def test_udp_flow_moves_when_its_backend_goes(node: Any) -> None:
+    proxy = Proxier("n1", netns=node.node)
+    a, b = node.pod_ip(1), node.pod_ip(2)
+    svc = {"metadata": {"name": "u", "namespace": "default"},
+           "spec": {"clusterIP": "10.96.0.55",
+                    "ports": [{"name": "u", "port": 80, "protocol": "UDP"}]}}
+
+    def udp_slice(ip: str) -> Obj:
+        return {"metadata": {"name": "u-x", "namespace": "default",
+                             "labels": {"kubernetes.io/service-name": "u"}},
+                "addressType": "IPv4", "ports": [{"name": "u", "port": 8080, "protocol": "UDP"}],
+                "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}]}
+
+    proxy.sync([svc], [udp_slice(a)])
+    client = node.pod_ns(CLIENT)
+    assert node.udp_request(client, "10.96.0.55", 80, 40000) == a
+    # the flow's conntrack entry still points at a (which still answers): the flush moves it
+    result = proxy.sync([svc], [udp_slice(b)])
+    assert result.flushes == 1
+    assert node.udp_request(client, "10.96.0.55", 80, 40000) == b

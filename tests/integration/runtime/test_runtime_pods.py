@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from berth.host.cgroups import existing_cgroup_dirs
 from berth.node.runtime import OCIRuntimeService
 from berth.node.runtime.errors import (
     CreateContainerError,
@@ -247,8 +248,10 @@ async def test_stop_and_remove_leave_no_mounts_netns_processes_or_cgroups(
     assert await runtime.list_containers() == []
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
     assert str(runtime.state.root) not in Path("/proc/self/mountinfo").read_text()
-    pod_cgroup = f"/sys/fs/cgroup/memory/berth/{runtime.node_name}/pod{pod.metadata.uid}"
-    assert not os.path.exists(pod_cgroup)
+    # no cgroup in any hierarchy, the hybrid layout's cgroup2 mount ("unified") included
+    pod_cgroup = f"/berth/{runtime.node_name}/pod{pod.metadata.uid}"
+    assert existing_cgroup_dirs(pod_cgroup) == []
+    assert not list(Path("/sys/fs/cgroup").glob(f"*{pod_cgroup}"))
 
 
 async def test_list_filters_by_labels_state_and_sandbox(runtime: OCIRuntimeService) -> None:

@@ -100,3 +100,14 @@ def test_differs_ignores_server_fields() -> None:
     assert not differs(desired, stored)
     [changed] = plan_slices(service(), [pod("a", "10.244.0.2", ready=False)])
     assert differs(changed, stored)
+
+
+def test_hostname_published_for_pods_in_the_services_subdomain() -> None:
+    member = pod("a", "10.244.0.2")
+    member["spec"].update(hostname="db-0", subdomain="web")
+    stranger = pod("b", "10.244.0.3")
+    stranger["spec"].update(hostname="db-1", subdomain="other")
+    [slice_] = plan_slices(service(clusterIP="None"), [member, stranger])
+    assert [e.get("hostname") for e in slice_["endpoints"]] == ["db-0", None]
+    [subset] = plan_endpoints(service(clusterIP="None"), [member, stranger])["subsets"]
+    assert [a.get("hostname") for a in subset["addresses"]] == ["db-0", None]

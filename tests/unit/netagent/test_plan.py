@@ -5,13 +5,13 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from berth.host.fabric import OwnedRoute
 from berth.netagent.plan import (
     ANNOTATION_BACKEND,
     ANNOTATION_PUBLIC_IP,
     ANNOTATION_VTEP_MAC,
     Actual,
     Local,
+    OwnedRoute,
     peer_from_node,
     plan_changes,
     plan_desired,
