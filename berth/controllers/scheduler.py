@@ -97,7 +97,7 @@ class Scheduler:
             return None
         bound = dict(pod)
         bound["spec"] = dict(pod.get("spec") or {}, nodeName=node)
-        self.pods.cache[(namespace, name)] = bound
+        self.pods.remember(bound)
         self._reported.pop(str(meta.get("uid")), None)
         await self._set_scheduled(bound, "True", "", "")
         await record_event(self.client, bound, "Pod", "Scheduled",

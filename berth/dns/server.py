@@ -32,6 +32,9 @@ from berth.dns.resolver import respond
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
+# Pods ask 10.96.0.10:53; the node's proxy redirects that to this port on the node, which
+# stays clear of a host resolver (systemd-resolved, dnsmasq) already holding port 53.
+LISTEN_PORT = 10053
 
 
 class SnapshotSource(Protocol):
@@ -79,7 +82,7 @@ class _Udp(asyncio.DatagramProtocol):
 class ClusterDNS:
     """An authoritative server for the cluster domain on ``host:port`` (UDP and TCP)."""
 
-    def __init__(self, *, host: str = "0.0.0.0", port: int = 53,
+    def __init__(self, *, host: str = "0.0.0.0", port: int = LISTEN_PORT,
                  domain: str = "cluster.local", source: SnapshotSource | None = None) -> None:
         self.host, self.port, self.domain = host, port, domain
         self.source = source

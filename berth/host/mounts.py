@@ -100,3 +100,21 @@ def unmount_all(target: Path) -> None:
             return
         unmount(target)
     raise MountError(f"unmount {target}: still mounted after 16 attempts")
+
+
+def mountpoints_under(top: Path) -> list[Path]:
+    """Every mount point at or below ``top`` in this mount namespace, deepest first."""
+    prefix = os.path.realpath(top)
+    found: list[Path] = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as info:
+        for line in info:
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point == prefix or point.startswith(prefix + "/"):
+                found.append(Path(point))
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount_under(top: Path) -> None:
+    """Lazily unmount everything mounted at or below ``top`` (another daemon's leftovers)."""
+    for point in mountpoints_under(top):
+        unmount(point)

@@ -62,7 +62,7 @@ class DNSRedirect:
 
     ip: str = "10.96.0.10"
     port: int = 53
-    to_port: int = 53
+    to_port: int = 10053  # the node-local ClusterDNS listener (berth.dns default port)
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,17 @@ def service_ports(service: Obj, slices: Iterable[Obj], node: str) -> list[Servic
     return out
 
 
+Memo = dict[tuple[str, str], tuple[Obj, list[Obj], list[ServicePort]]]
+
+
 def build_state(services: Iterable[Obj], endpointslices: Iterable[Obj], node: str,
-                dns: DNSRedirect | None = None) -> ProxyState:
-    """The ``ProxyState`` for these objects, seen from node ``node``."""
+                dns: DNSRedirect | None = None, memo: Memo | None = None) -> ProxyState:
+    """The ``ProxyState`` for these objects, seen from node ``node``.
+
+    ``memo`` (owned by one caller, e.g. a ``Proxier``) lets a sync reuse the
+    service ports of every Service whose object and slices are the very same
+    objects as last time, which a list+watch cache guarantees for unchanged ones.
+    """
     by_service: dict[tuple[str, str], list[Obj]] = {}
     for es in endpointslices:
         meta = es.get("metadata") or {}
@@ -154,10 +162,19 @@ def build_state(services: Iterable[Obj], endpointslices: Iterable[Obj], node: st
     node_ports: set[tuple[str, int]] = set()
     if dns is not None:
         taken |= {(dns.ip, "tcp", dns.port), (dns.ip, "udp", dns.port)}
+    fresh: Memo = {}
     for svc in sorted(services, key=_name_of):
         meta = svc.get("metadata") or {}
         key = (meta.get("namespace") or "default", meta.get("name") or "")
-        for sp in service_ports(svc, by_service.get(key, []), node):
+        own = by_service.get(key, [])
+        seen = memo.get(key) if memo is not None else None
+        if seen and seen[0] is svc and len(seen[1]) == len(own) and all(
+                a is b for a, b in zip(seen[1], own, strict=True)):
+            computed = seen[2]
+        else:
+            computed = service_ports(svc, own, node)
+        fresh[key] = (svc, own, computed)
+        for sp in computed:
             addr = (sp.cluster_ip, sp.protocol, sp.port)
             if addr in taken or sp.key in ports:
                 continue  # two services claim one address: the first (by name) keeps it
@@ -167,6 +184,9 @@ def build_state(services: Iterable[Obj], endpointslices: Iterable[Obj], node: st
             if sp.node_port:
                 node_ports.add((sp.protocol, sp.node_port))
             ports[sp.key] = sp
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
     return ProxyState(ports, dns)
 
 

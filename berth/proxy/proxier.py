@@ -27,7 +27,7 @@ from berth.host.conntrack import ConntrackError, delete_udp_entries
 from berth.host.errors import HostError
 from berth.host.netns import entered
 from berth.proxy.errors import SyncFailed
-from berth.proxy.model import DNSRedirect, Obj, ProxyState, build_state
+from berth.proxy.model import DNSRedirect, Memo, Obj, ProxyState, build_state
 from berth.proxy.plan import plan_changes, plan_conntrack_flushes
 from berth.proxy.render import TABLE, render_full
 from berth.proxy.watch import ServiceWatch
@@ -56,6 +56,7 @@ class Proxier:
         self.dns = dns
         self.watch = watch
         self.state: ProxyState | None = None
+        self._memo: Memo = {}
 
     @contextlib.contextmanager
     def _inside(self) -> Iterator[None]:
@@ -68,7 +69,7 @@ class Proxier:
     def sync(self, services: Iterable[Obj], endpointslices: Iterable[Obj]) -> SyncResult:
         """Bring the table in line with these objects (blocking)."""
         start = time.perf_counter()
-        new = build_state(services, endpointslices, self.node, self.dns)
+        new = build_state(services, endpointslices, self.node, self.dns, self._memo)
         old = self.state
         script = render_full(new) if old is None else plan_changes(old, new)
         flushes = plan_conntrack_flushes(old, new) if old is not None else []

@@ -38,6 +38,7 @@ def res(key: str) -> Resource:
 PODS, NODES, SERVICES = res("pods"), res("nodes"), res("services")
 EVENTS, ENDPOINTS = res("events"), res("endpoints")
 SLICES, DAEMONSETS = res("endpointslices.discovery.k8s.io"), res("daemonsets.apps")
+NAMESPACES = res("namespaces")
 
 
 def node_obj(name: str, *, cpu: str = "2", memory: str = "4Gi", pods: str = "110",
@@ -72,6 +73,7 @@ class Cluster:
     ENDPOINTS = ENDPOINTS
     SLICES = SLICES
     DAEMONSETS = DAEMONSETS
+    NAMESPACES = NAMESPACES
 
     server: RunningServer
     client: Client

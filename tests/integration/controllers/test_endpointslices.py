@@ -136,10 +136,8 @@ async def test_service_without_selector_is_left_to_the_user(cluster: Cluster) ->
 
 
 async def test_deleted_namespace_is_not_refilled(cluster: Cluster) -> None:
-    namespaces = cluster.client
-    from berth.api.resources import by_key
-    ns_res = by_key("namespaces")
-    await namespaces.create(ns_res, {"apiVersion": "v1", "kind": "Namespace",
+    ns_res = cluster.NAMESPACES
+    await cluster.client.create(ns_res, {"apiVersion": "v1", "kind": "Namespace",
                                      "metadata": {"name": "team"}})
     await cluster.client.create(cluster.SERVICES, {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "team"},

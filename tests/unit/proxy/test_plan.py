@@ -81,9 +81,12 @@ def test_full_ruleset_dispatches_balances_and_dnats() -> None:
                          "add table inet berth"]
     assert ("add element inet berth service-ips { 10.96.0.5 . tcp . 80 : "
             "goto svc-default/web/tcp/http }") in lines
-    assert ("add rule inet berth svc-default/web/tcp/http numgen random mod 2 vmap "
-            "{ 0 : goto ep-default/web/tcp/http/10.244.1.2/8080, "
-            "1 : goto ep-default/web/tcp/http/10.244.1.3/8080 }") in lines
+    # uniform choice: the first of two endpoints with probability 1/2, else the second
+    assert [line for line in lines if line.startswith("add rule inet berth svc-")] == [
+        "add rule inet berth svc-default/web/tcp/http numgen random mod 2 0 "
+        "goto ep-default/web/tcp/http/10.244.1.2/8080",
+        "add rule inet berth svc-default/web/tcp/http "
+        "goto ep-default/web/tcp/http/10.244.1.3/8080"]
     assert ("add rule inet berth ep-default/web/tcp/http/10.244.1.3/8080 "
             "meta l4proto tcp dnat ip to 10.244.1.3:8080") in lines
     # hairpin: only a backend reaching itself is marked, and only marked packets masquerade
@@ -160,8 +163,8 @@ def test_service_losing_all_endpoints_moves_to_the_reject_map() -> None:
     lines = plan_changes(old, build_state(services, slices[:1], "n1")).splitlines()
     assert lines[0] == ("delete element inet berth service-ips "
                         "{ 10.96.0.2 . tcp . 80 : goto svc-default/b/tcp/http }")
-    assert ("add element inet berth no-endpoint-services "
-            "{ 10.96.0.2 . tcp . 80 : goto reject-chain }") == lines[-1]
+    assert lines[-1] == ("add element inet berth no-endpoint-services "
+            "{ 10.96.0.2 . tcp . 80 : goto reject-chain }")
     assert all("default/b/" in line or "reject-chain" in line for line in lines)
 
 
@@ -187,3 +190,30 @@ def test_udp_endpoints_that_go_get_their_flows_flushed() -> None:
     tcp_old, tcp_new = (build_state(*_two_services(), "n1"),
                         build_state(_two_services()[0], [], "n1"))
     assert plan_conntrack_flushes(tcp_old, tcp_new) == []
+
+
+def test_node_port_added_and_removed_incrementally() -> None:
+    services, slices = _two_services()
+    plain = build_state(services, slices, "n1")
+    services[1] = service("b", "10.96.0.2", [{"name": "http", "port": 80, "nodePort": 30002}],
+                          type="NodePort")
+    with_np = build_state(services, slices, "n1")
+    added = plan_changes(plain, with_np).splitlines()
+    assert "add chain inet berth np-default/b/tcp/http" in added
+    assert added[-1] == ("add element inet berth service-nodeports "
+                         "{ tcp . 30002 : goto np-default/b/tcp/http }")
+    removed = plan_changes(with_np, plain).splitlines()
+    assert removed[0] == ("delete element inet berth service-nodeports "
+                          "{ tcp . 30002 : goto np-default/b/tcp/http }")
+    assert "delete chain inet berth np-default/b/tcp/http" in removed
+
+
+def test_memo_reuses_unchanged_services_and_sees_replaced_ones() -> None:
+    services, slices = _two_services()
+    memo: dict = {}
+    first = build_state(services, slices, "n1", memo=memo)
+    assert build_state(services, slices, "n1", memo=memo) == first
+    slices[1] = eps("b", ["10.244.1.4", "10.244.1.5"], HTTP_EP)
+    again = build_state(services, slices, "n1", memo=memo)
+    assert len(again.ports["default/b/tcp/http"].endpoints) == 2
+    assert again.ports["default/a/tcp/http"] is first.ports["default/a/tcp/http"]
