@@ -23,6 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where objects live (default: embedded SQLite)")
     parser.add_argument("--kubeconfig", default=None,
                         help="where to write the admin kubeconfig (default: $BERTH_HOME/kubeconfig)")
+    parser.add_argument("--pod-network-cidr", default="10.244.0.0/16", metavar="CIDR",
+                        help="the cluster CIDR split into node subnets (default 10.244.0.0/16)")
+    parser.add_argument("--service-cidr", default="10.96.0.0/12", metavar="CIDR",
+                        help="where Service ClusterIPs come from (default 10.96.0.0/12)")
+    parser.add_argument("--node-cidr-mask-size", type=int, default=24, metavar="BITS",
+                        help="prefix length of each node's pod subnet (default 24)")
+    parser.add_argument("--service-node-port-range", default="30000-32767", metavar="LOW-HIGH",
+                        help="NodePort range (default 30000-32767)")
+    parser.add_argument("--controllers", default="*", metavar="NAMES",
+                        help="control loops to run: '*' (all), '' (none) or a comma list")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -33,6 +43,16 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _port_range(text: str) -> tuple[int, int]:
+    from berth.controllers.config import parse_port_range
+    from berth.controllers.errors import ControllerConfigError
+
+    try:
+        return parse_port_range(text)
+    except ControllerConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def main(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
@@ -40,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
     import signal
 
     from berth.client.kubeconfig import berth_home
+    from berth.controllers import ALL_CONTROLLERS
     from berth.server import ServerConfig, run_server
 
     home = berth_home(os.environ)
@@ -50,6 +71,12 @@ def main(args: argparse.Namespace) -> int:
         port=port,
         datastore=args.datastore,
         kubeconfig_path=Path(args.kubeconfig) if args.kubeconfig else home / "kubeconfig",
+        cluster_cidr=args.pod_network_cidr,
+        service_cidr=args.service_cidr,
+        node_cidr_mask=args.node_cidr_mask_size,
+        node_port_range=_port_range(args.service_node_port_range),
+        controllers=(tuple(ALL_CONTROLLERS) if args.controllers == "*"
+                     else tuple(c for c in args.controllers.split(",") if c)),
     )
     async def serve() -> None:
         task = asyncio.current_task()

@@ -27,6 +27,7 @@ from pathlib import Path
 from aiohttp import web
 
 from berth.cluster import bootstrap
+from berth.controllers import ALL_CONTROLLERS
 from berth.netagent.config import ClusterNetwork
 from berth.server import ServerConfig, start_server
 from berth.server.auth import UserInfo, add_identity
@@ -57,9 +58,13 @@ def _join_service(running: RunningServer, data_dir: Path) -> web.Application:
 
 async def serve(data_dir: Path, port: int, also_listen: str, join_port: int, kubeconfig: Path,
                 datastore: str) -> None:
+    doc = json.loads((data_dir / bootstrap.NETWORK_FILE).read_text())
     config = ServerConfig(data_dir=data_dir, host="127.0.0.1", port=port, datastore=datastore,
                           sans=(also_listen,) if also_listen else (),
-                          kubeconfig_path=kubeconfig)
+                          kubeconfig_path=kubeconfig,
+                          cluster_cidr=str(doc["podCIDR"]), service_cidr=str(doc["serviceCIDR"]),
+                          node_cidr_mask=int(doc["nodeMask"]),
+                          controllers=tuple(ALL_CONTROLLERS))
     running = await start_server(config)
     join_runner: web.AppRunner | None = None
     try:
