@@ -20,6 +20,8 @@ port objects (``port_objects``):
 - A port without ready endpoints has its address in ``no-endpoint-services``
   / ``no-endpoint-nodeports`` instead; a filter chain that runs before NAT
   rejects new connections to them (TCP reset, ICMP port unreachable).
+- ``cluster-ips`` holds every ClusterIP; a new connection to one on a port no
+  Service has is rejected (after the dispatch map missed), never routed on.
 - ``nat-postrouting`` masquerades only packets carrying the mark.
 
 ``render_full`` deletes and rebuilds the table in one script. ``render_changes``
@@ -79,6 +81,8 @@ def skeleton(dns: DNSRedirect | None) -> list[str]:
         f"add rule {t} services ip daddr . meta l4proto . th dport vmap @service-ips",
         f"add rule {t} services fib daddr type local ip daddr != 127.0.0.0/8 "
         "meta l4proto . th dport vmap @service-nodeports",
+        f"add set {t} cluster-ips {{ type ipv4_addr; }}",
+        f"add rule {t} services ip daddr @cluster-ips jump reject-chain",
         f"add chain {t} mark-for-masquerade",
         f"add rule {t} mark-for-masquerade meta mark set meta mark | {MASQ_MARK}",
     ]
@@ -99,6 +103,7 @@ def skeleton(dns: DNSRedirect | None) -> list[str]:
             f"add rule {t} dns-redirect meta l4proto {{ tcp, udp }} redirect to :{dns.to_port}",
             f"add element {t} service-ips {{ {dns.ip} . tcp . {dns.port} : goto dns-redirect, "
             f"{dns.ip} . udp . {dns.port} : goto dns-redirect }}",
+            f"add element {t} cluster-ips {{ {dns.ip} }}",
         ]
     return lines
 
@@ -188,7 +193,21 @@ def render_full(state: ProxyState) -> str:
         lines += port_objects(sp)
         _merge(all_elements, elements(sp))
     lines += _element_commands("add", all_elements)
+    lines += _cluster_ip_commands("add", _cluster_ips(state) - _static_ips(state))
     return "\n".join(lines) + "\n"
+
+
+def _cluster_ips(state: ProxyState) -> set[str]:
+    return {sp.cluster_ip for sp in state.ports.values()}
+
+
+def _static_ips(state: ProxyState) -> set[str]:
+    return {state.dns.ip} if state.dns else set()
+
+
+def _cluster_ip_commands(verb: str, ips: set[str]) -> list[str]:
+    """``cluster-ips`` holds every ClusterIP: other ports of them are rejected, not routed."""
+    return [f"{verb} element {TABLE} cluster-ips {{ {', '.join(sorted(ips))} }}"] if ips else []
 
 
 def _delete_endpoint(sp: ServicePort, ep: Endpoint) -> list[str]:
@@ -251,8 +270,12 @@ def render_changes(old: ProxyState, new: ProxyState) -> str:
             adds += port_objects(after)
         elif before is not None and after is not None:
             adds += _update_port(before, after)
+    ips_before = _cluster_ips(old) - _static_ips(old)
+    ips_after = _cluster_ips(new) - _static_ips(new)
     lines = _element_commands("delete", removed_el) + deletes + adds
     lines += _element_commands("add", added_el)
+    lines += _cluster_ip_commands("delete", ips_before - ips_after)
+    lines += _cluster_ip_commands("add", ips_after - ips_before)
     return "\n".join(lines) + "\n" if lines else ""
 
 

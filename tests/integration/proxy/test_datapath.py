@@ -62,7 +62,8 @@ def test_no_ready_endpoint_is_refused_at_once(node: Any) -> None:
     proxy.sync([service("web", "10.96.0.51", type="NodePort", node_port=30051)],
                [slice_("web", ips, unready=tuple(ips))])
     for ns, ip, port in ((node.pod_ns(CLIENT), "10.96.0.51", 80),
-                         (node.ext, "198.18.200.1", 30051)):
+                         (node.ext, "198.18.200.1", 30051),
+                         (node.pod_ns(CLIENT), "10.96.0.51", 81)):  # a port it does not have
         start = time.monotonic()
         with pytest.raises(ConnectionRefusedError):
             node.request(ns, ip, port, timeout=3)

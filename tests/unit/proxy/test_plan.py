@@ -217,3 +217,13 @@ def test_memo_reuses_unchanged_services_and_sees_replaced_ones() -> None:
     again = build_state(services, slices, "n1", memo=memo)
     assert len(again.ports["default/b/tcp/http"].endpoints) == 2
     assert again.ports["default/a/tcp/http"] is first.ports["default/a/tcp/http"]
+
+
+def test_cluster_ips_set_follows_services_so_unknown_ports_are_rejected() -> None:
+    services, slices = _two_services()
+    script = plan_ruleset(services, slices, "n1")
+    assert "add element inet berth cluster-ips { 10.96.0.1, 10.96.0.2 }" in script
+    assert "add rule inet berth services ip daddr @cluster-ips jump reject-chain" in script
+    old = build_state(services, slices, "n1")
+    lines = plan_changes(old, build_state(services[:1], slices, "n1")).splitlines()
+    assert lines[-1] == "delete element inet berth cluster-ips { 10.96.0.2 }"
