@@ -109,14 +109,20 @@ def main() -> None:
     try:
         set_loopback_up(path)
         print(f"node namespace {node_ns}, work dir {work}", flush=True)
-        rows.append(Figures("berth", **run_berth(work / "b", node_ns, tag, args.pods,
-                                                 args.many)))
+        runs = [("berth", lambda: run_berth(work / "b", node_ns, tag, args.pods, args.many))]
         if "containerd" not in skip and shutil.which("containerd"):
-            rows.append(Figures("containerd (CRI)", **run_containerd(
+            runs.append(("containerd (CRI)", lambda: run_containerd(
                 work / "c", path, tag, args.pods, args.many)))
         if "podman" not in skip and shutil.which("podman"):
-            rows.append(Figures("podman kube play", **run_podman(
+            runs.append(("podman kube play", lambda: run_podman(
                 work / "p", path, args.pods, args.many)))
+        for name, run in runs:
+            try:
+                rows.append(Figures(name, **run()))
+            except Exception as exc:  # one runtime failing still reports the others
+                print(f"{name}: FAILED: {exc}", flush=True)
+                continue
+            print(render_table(rows[-1:], args.pods, args.many).splitlines()[-1], flush=True)
     finally:
         netns.delete_netns(node_ns)
         shutil.rmtree(work, ignore_errors=True)

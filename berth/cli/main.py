@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("apply", "create or update objects from manifests (-f FILE|DIR|-)"),
     "get": ("get", "list objects as tables, or print them as JSON/YAML"),
     "describe": ("describe", "show an object in detail, with its events"),
+    "expose": ("expose", "make a Service for a pod, service or workload (like kubectl expose)"),
     "delete": ("delete", "delete objects by name or manifest, and wait until gone"),
     "demo": ("demo", "tell the seed's story on live components, step by step"),
     "node": ("node", "run the node agent (kubelet role): pods on runc with CNI networking"),

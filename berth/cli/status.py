@@ -52,10 +52,10 @@ def main(args: argparse.Namespace) -> int:
                   f"services {state.service_cidr}, underlay {state.underlay}")
     console.print(f"API server: {status.server_url} ({status.server})")
     console.print(f"kubeconfig: {status.kubeconfig}")
-    table = Table("NODE", "NETNS", "IP", "POD SUBNET", "AGENT", "NETAGENT", "READY", "NETWORK",
+    table = Table("NODE", "NETNS", "IP", "POD SUBNET", "BERTH NODE", "READY", "NETWORK",
                   box=None)
     for n in status.nodes:
         table.add_row(n.name, n.netns + ("" if n.netns_present else " (missing)"), n.ip,
-                      n.subnet, n.agent, n.netagent, n.ready, n.network)
+                      n.subnet, n.agent, n.ready, n.network)
     console.print(table)
     return 0

@@ -14,10 +14,11 @@ API (``berth.cluster.serve``), over TLS with the API's certificate:
 - ``POST /join`` with ``Authorization: Bearer <token>`` and ``{"node": NAME}``:
   a valid, unexpired token (compared in constant time) gets a fresh node
   identity ``system:node:NAME`` (group ``system:nodes``) added to the API
-  server's token file and authenticator, the node's pod subnet (the first
-  one no Node holds; ``plan_subnet`` is pure), the cluster's network
-  settings and the token the API server presents to the node's logs/exec
-  endpoint.  A bad token gets 401 and nothing else.
+  server's token file and authenticator, the cluster's network settings and
+  the token the API server presents to the node's logs/exec endpoint.  A bad
+  token gets 401 and nothing else.  The node's pod subnet is not handed out
+  here: the node IPAM controller (``berth.controllers.nodeipam``) is the one
+  subnet assigner, and gives the Node its ``spec.podCIDR`` once it registers.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import re
 import secrets
 import string
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -120,22 +121,13 @@ def ca_cert_hash(ca_pem: bytes) -> str:
     return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
-def plan_subnet(subnets: list[str], used: set[str]) -> str | None:
-    """The first node subnet not in ``used``, or None when the range is exhausted."""
-    return next((s for s in subnets if s not in used), None)
-
-
 IssueIdentity = Callable[[str], str]  # node name -> bearer token
-UsedSubnets = Callable[[], Awaitable[dict[str, str]]]  # node name -> podCIDR
 
 
-def join_app(data_dir: Path, ca_pem: bytes, network: dict[str, Any], subnets: list[str],
-             issue_identity: IssueIdentity, used_subnets: UsedSubnets,
-             kubelet_client_token: str,
+def join_app(data_dir: Path, ca_pem: bytes, network: dict[str, Any],
+             issue_identity: IssueIdentity, kubelet_client_token: str,
              clock: Callable[[], float] = time.time) -> web.Application:
     """The join service's aiohttp application (see the module docstring)."""
-    reserved: dict[str, str] = {}
-
     async def cluster_info(request: web.Request) -> web.Response:
         return web.json_response({"ca": base64.b64encode(ca_pem).decode()})
 
@@ -153,15 +145,7 @@ def join_app(data_dir: Path, ca_pem: bytes, network: dict[str, Any], subnets: li
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", node):
             return web.json_response({"message": f"node: {node!r} is not a valid name"},
                                      status=400)
-        held = await used_subnets()
-        subnet = held.get(node) or reserved.get(node) or plan_subnet(
-            subnets, set(held.values()) | set(reserved.values()))
-        if subnet is None:
-            return web.json_response({"message": "no node subnet left in the pod network "
-                                      "(CIDRNotAvailable)"}, status=409)
-        reserved[node] = subnet
-        return web.json_response({"token": issue_identity(node), "podCIDR": subnet,
-                                  "network": network,
+        return web.json_response({"token": issue_identity(node), "network": network,
                                   "kubeletClientToken": kubelet_client_token})
 
     app = web.Application()

@@ -25,7 +25,15 @@ from pathlib import Path
 
 from berth.cluster import topology
 from berth.cluster.errors import NoCluster
-from berth.cluster.state import ClusterState, Process, load_state, process_alive, remove_state
+from berth.cluster.state import (
+    ClusterState,
+    NodeRecord,
+    Process,
+    load_state,
+    process_alive,
+    remove_state,
+    save_state,
+)
 from berth.host import netns
 
 Report = Callable[[str], None]
@@ -64,13 +72,14 @@ def _reap() -> None:
         pass
 
 
-async def _remove_pods(state: ClusterState) -> list[str]:
+async def _remove_pods(state: ClusterState, nodes: list[NodeRecord] | None = None
+                       ) -> list[str]:
     from berth.images import ImageStore
     from berth.node.runtime import OCIRuntimeService
 
     problems = []
     images = ImageStore(Path(state.home) / "images")
-    for rec in state.nodes:
+    for rec in state.nodes if nodes is None else nodes:
         runtime_dir = Path(rec.root_dir) / "runtime"
         if not runtime_dir.exists():
             continue
@@ -85,11 +94,11 @@ async def _remove_pods(state: ClusterState) -> list[str]:
     return problems
 
 
-def _remove_cgroups(state: ClusterState) -> list[str]:
+def _remove_cgroups(state: ClusterState, nodes: list[NodeRecord] | None = None) -> list[str]:
     from berth.host.cgroups import remove_empty_cgroup, teardown_cgroup_tree
 
     problems = []
-    for rec in state.nodes:
+    for rec in state.nodes if nodes is None else nodes:
         try:
             teardown_cgroup_tree(f"/berth/{rec.name}")
         except Exception as exc:
@@ -122,7 +131,7 @@ def bring_down(home: Path, report: Report) -> list[str]:
     if state is None:
         raise NoCluster(f"no cluster is up (no {home}/cluster.json)")
     problems: list[str] = []
-    agents = [p for p in state.processes if p.role != "server"]
+    agents = [p for p in state.processes if p.role not in ("server", "etcd")]
     report(f"stopping {len(agents)} node processes")
     problems += stop_processes(agents)
     report("removing pods")
@@ -133,6 +142,10 @@ def bring_down(home: Path, report: Report) -> list[str]:
         problems += _remove_local_network()
     report("stopping the API server")
     problems += stop_processes([p for p in state.processes if p.role == "server"])
+    etcd = [p for p in state.processes if p.role == "etcd"]
+    if etcd:
+        report(f"stopping {len(etcd)} etcd member(s)")
+        problems += stop_processes(etcd)
     if state.fabric_netns:
         report(f"removing namespaces {state.fabric_netns} and "
                f"{', '.join(n.netns for n in state.nodes) or 'no nodes'}")
@@ -147,4 +160,61 @@ def bring_down(home: Path, report: Report) -> list[str]:
             path.unlink()
     if not problems:
         remove_state(home)
+    return problems
+
+
+async def _delete_from_api(state: ClusterState, name: str) -> list[str]:
+    """The Node and the pods bound to it (grace 0: their containers are already gone)."""
+    from berth.api.errors import APIError, NotFound
+    from berth.api.resources import by_key
+    from berth.client import Client, ClientError, load_config
+
+    pods, nodes = by_key("pods"), by_key("nodes")
+    assert pods is not None and nodes is not None
+    problems = []
+    async with Client(load_config(state.kubeconfig, {})) as client:
+        try:
+            listed = await client.list(pods, field_selector=f"spec.nodeName={name}")
+            for pod in listed.get("items") or []:
+                meta = pod["metadata"]
+                with contextlib.suppress(NotFound):
+                    await client.delete(pods, meta["namespace"], meta["name"], grace_period=0)
+            with contextlib.suppress(NotFound):
+                await client.delete(nodes, None, name)
+        except (APIError, ClientError) as exc:
+            problems.append(f"Node {name} in the API: {exc}")
+    return problems
+
+
+def remove_node(home: Path, name: str, report: Report) -> list[str]:
+    """``berth down --node NAME``: one node of a one-machine cluster, every trace of it.
+
+    Its process stops, its pods and cgroups go, its Node and pods leave the API
+    (the peers' network agents then remove their routes and FDB entries to
+    it), and its namespaces, veth to the fabric and directories are removed.
+    """
+    state = load_state(home)
+    if state is None or state.kind != "up":
+        raise NoCluster(f"no one-machine cluster is up (no {home}/cluster.json from `berth up`)")
+    rec = next((n for n in state.nodes if n.name == name), None)
+    if rec is None:
+        raise NoCluster(f"--node: {name!r} is not a node of this cluster "
+                        f"({', '.join(n.name for n in state.nodes) or 'none'})")
+    report(f"stopping the node process of {name}")
+    procs = [p for p in state.processes if p.node == name]
+    problems = stop_processes(procs)
+    report(f"removing the pods of {name}")
+    problems += asyncio.run(_remove_pods(state, [rec]))
+    problems += _remove_cgroups(state, [rec])
+    report(f"deleting Node {name} and its pods from the API")
+    problems += asyncio.run(_delete_from_api(state, name))
+    report(f"removing namespace {rec.netns}")
+    leftovers = netns.list_netns(f"{rec.netns}-")
+    problems += topology.teardown_topology("", [*leftovers, rec.netns], "")
+    for path in (rec.root_dir, rec.run_dir):
+        shutil.rmtree(path, ignore_errors=True)
+    if not problems:
+        state.nodes = [n for n in state.nodes if n.name != name]
+        state.processes = [p for p in state.processes if p not in procs]
+        save_state(state)
     return problems

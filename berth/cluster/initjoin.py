@@ -109,7 +109,7 @@ def _join_this_machine(state: ClusterState, home: Path, creds: join.Credentials,
 
     image_dir = home / "images"
     ensure_busybox_image(ImageStore(image_dir))
-    rec = NodeRecord(name=name, netns="", ip=address, subnet=creds.pod_cidr,
+    rec = NodeRecord(name=name, netns="", ip=address, subnet="",
                      root_dir=str(home / "nodes" / name), run_dir=str(home / "run" / name),
                      underlay_device=device)
     state.nodes.append(rec)
@@ -137,7 +137,7 @@ def bring_init(opts: InitOptions, home: Path, report: Report) -> InitResult:
         url = join.join_url(state.server_url)
         ca_pem = asyncio.run(join.discover(url, None))
         creds = asyncio.run(join.request_join(url, token, name, ca_pem, server))
-        report(f"node {name}: {opts.advertise_address} on {device}, pods {creds.pod_cidr}")
+        report(f"node {name}: {opts.advertise_address} on {device}")
         _join_this_machine(state, home, creds, name, opts.advertise_address, device)
         asyncio.run(wait_ready(state, opts.timeout))
     except BaseException:
@@ -170,7 +170,7 @@ def bring_join(server: str, token: str, ca_hash: str | None, home: Path, report:
     state.kubeconfig = str(home / "nodes" / name / "kubeconfig")
     save_state(state)
     try:
-        report(f"node {name}: {address} on {device}, pods {creds.pod_cidr}")
+        report(f"node {name}: {address} on {device}")
         _join_this_machine(state, home, creds, name, address, device)
         asyncio.run(wait_ready(state, timeout))
     except BaseException:

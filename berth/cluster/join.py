@@ -5,7 +5,8 @@
 hash matches the ``--ca-cert-hash`` pin (or when the caller explicitly skips
 the check); ``request_join`` then talks to the join service over TLS verified
 with that CA, sends the bootstrap token, and returns ``Credentials``: the
-node's own bearer token, its pod subnet and the cluster's network settings.
+node's own bearer token and the cluster's network settings (its pod subnet
+comes later, from the node IPAM controller, on the Node itself).
 ``join_url`` derives the join service address from the API URL (API port
 + 1).  Every failure is a ``JoinError`` saying what to check.
 """
@@ -25,7 +26,7 @@ from berth.cluster.errors import ClusterError
 
 
 class JoinError(ClusterError):
-    """Joining failed: unreachable server, wrong CA pin, bad token, no subnet left."""
+    """Joining failed: unreachable server, wrong CA pin, bad token."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,6 @@ class Credentials:
     server: str
     ca_pem: bytes
     token: str
-    pod_cidr: str
     network: dict[str, Any]
     kubelet_client_token: str
 
@@ -85,5 +85,5 @@ async def request_join(url: str, token: str, node: str, ca_pem: bytes, server: s
     if status != 200:
         raise JoinError(f"the join service said: {doc.get('message') or status}")
     return Credentials(server=server, ca_pem=ca_pem, token=str(doc["token"]),
-                       pod_cidr=str(doc["podCIDR"]), network=dict(doc["network"]),
+                       network=dict(doc["network"]),
                        kubelet_client_token=str(doc.get("kubeletClientToken") or ""))

@@ -5,10 +5,12 @@ and records it (PID and start time) in the ``ClusterState`` at once.
 ``write_network`` stores the cluster's network settings where the join
 service reads them; ``start_server`` spawns ``berth.cluster.serve`` and waits
 for it to listen.  ``start_node`` turns join ``Credentials`` into a running
-node: the node's kubeconfig (its own identity), the CNI conflist for its
-subnet, then ``berth node`` and the network agent, both inside the node's
-network namespace (``nsenter --net``; FACTS: never ``ip netns exec``) or in
-the current one when the node is this machine.
+node: the node's kubeconfig (its own identity) and the token the API server
+presents to its logs/exec endpoint, then one ``berth node`` process (kubelet,
+network agent and CNI fast-path server together) inside the node's network
+namespace (``nsenter --net``; FACTS: never ``ip netns exec``) or in the
+current one when the node is this machine.  The node's pod subnet is not
+decided here: the node IPAM controller assigns it once the Node registers.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from berth.cluster.state import (
     start_time,
 )
 from berth.host import netns
-from berth.netagent import files
 from berth.netagent.config import ClusterNetwork
 
 BERTH_BIN = str(Path(sys.executable).with_name("berth"))
@@ -45,7 +46,7 @@ def spawn(state: ClusterState, role: str, argv: list[str], log: Path, node: str 
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    record = Process(role, proc.pid, start_time(proc.pid), str(log), node)
+    record = Process(role, proc.pid, start_time(proc.pid), str(log), node, list(argv))
     state.processes.append(record)
     save_state(state)
     return record
@@ -98,7 +99,7 @@ def _in_netns(rec: NodeRecord) -> list[str]:
 
 def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_dir: Path
                ) -> None:
-    """The node's kubeconfig and conflist, then ``berth node`` and the network agent."""
+    """The node's kubeconfig and tokens, then its ``berth node`` process."""
     from berth.server.kubeconfig import render_kubeconfig, write_kubeconfig
 
     network = network_from_doc(creds.network)
@@ -111,24 +112,41 @@ def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_d
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(creds.kubelet_client_token + "\n")
-    conf_dir, ipam_dir = root / "cni" / "net.d", root / "cni" / "networks"
-    files.write_conflist(conf_dir, files.render_conflist(
-        network, creds.pod_cidr, run / "subnet.env", ipam_dir))
     logs = Path(state.home) / "logs"
     spawn(state, "node", [
         *_in_netns(rec), BERTH_BIN, "node", "--name", rec.name, "--kubeconfig", str(kubeconfig),
         "--root-dir", str(root), "--run-dir", str(run), "--image-dir", str(image_dir),
-        "--cni-conf-dir", str(conf_dir), "--cni-bin-dir", str(Path(sys.executable).parent),
-        "--cni-bin-dir", "/usr/lib/cni", "--node-ip", rec.ip, "--address", rec.ip,
-        "--port", str(NODE_PORT), "--pod-cidr", creds.pod_cidr,
-        "--api-server-token-file", str(token_file), "-v"], logs / f"{rec.name}.log", rec.name)
-    spawn(state, "netagent", [
-        *_in_netns(rec), sys.executable, "-m", "berth.netagent", "--name", rec.name,
-        "--kubeconfig", str(kubeconfig), "--backend", network.backend,
+        "--cni-conf-dir", str(root / "cni" / "net.d"),
+        "--cni-bin-dir", str(Path(sys.executable).parent), "--cni-bin-dir", "/usr/lib/cni",
+        "--cni-socket", str(run / "cni.sock"),
+        "--node-ip", rec.ip, "--address", rec.ip, "--port", str(NODE_PORT),
+        "--api-server-token-file", str(token_file),
+        "--network-agent", "true", "--backend", network.backend,
         "--pod-network-cidr", str(network.pod_cidr),
         "--service-cidr", str(network.service_cidr),
         "--node-cidr-mask-size", str(network.node_mask),
-        "--underlay-mtu", str(network.underlay_mtu), "--public-ip", rec.ip,
-        "--underlay-device", rec.underlay_device, "--subnet-file", str(run / "subnet.env"),
-        "--cni-conf-dir", str(conf_dir), "--cni-data-dir", str(ipam_dir), "-v"],
-        logs / f"{rec.name}-netagent.log", rec.name)
+        "--underlay-mtu", str(network.underlay_mtu),
+        "--underlay-device", rec.underlay_device, "-v"], logs / f"{rec.name}.log", rec.name)
+
+
+def restart_node(home: Path, name: str) -> Process:
+    """Start node ``name``'s ``berth node`` process again, as recorded, after it died.
+
+    Its pods kept running meanwhile; the new process adopts them and its
+    network agent finds its routes (nothing was flushed).  Refuses while the
+    recorded process still runs: only a dead process is replaced.
+    """
+    from berth.cluster.errors import NoCluster
+    from berth.cluster.state import load_state
+
+    state = load_state(home)
+    if state is None:
+        raise NoCluster(f"no cluster is up (no {home}/cluster.json)")
+    old = next((p for p in state.processes if p.role == "node" and p.node == name), None)
+    if old is None or not old.argv:
+        raise NoCluster(f"--restart-node: {name!r} is not a node of this cluster")
+    if process_alive(old):
+        raise StartupError(f"--restart-node: the berth node process of {name} still runs "
+                           f"(pid {old.pid})")
+    state.processes.remove(old)
+    return spawn(state, "node", old.argv, Path(old.log), name)

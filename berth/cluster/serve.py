@@ -28,7 +28,6 @@ from aiohttp import web
 
 from berth.cluster import bootstrap
 from berth.controllers import ALL_CONTROLLERS
-from berth.netagent.config import ClusterNetwork
 from berth.server import ServerConfig, start_server
 from berth.server.auth import UserInfo, add_identity
 from berth.server.run import KUBELET_CLIENT_TOKEN_FILE, TOKEN_FILE, RunningServer, tls_context
@@ -37,23 +36,15 @@ from berth.server.state import STATE
 
 def _join_service(running: RunningServer, data_dir: Path) -> web.Application:
     doc = json.loads((data_dir / bootstrap.NETWORK_FILE).read_text())
-    network = ClusterNetwork.parse(doc["podCIDR"], doc["serviceCIDR"], doc["nodeMask"],
-                                   doc["backend"], doc["underlayMTU"])
-    subnets = [str(s) for s in network.pod_cidr.subnets(new_prefix=network.node_mask)]
     auth = running.runner.app[STATE].authenticator
 
     def issue(node: str) -> str:
         user = UserInfo(f"system:node:{node}", str(uuid.uuid4()), bootstrap.NODE_GROUPS)
         return add_identity(data_dir / TOKEN_FILE, auth, user)
 
-    async def used() -> dict[str, str]:
-        listed = await running.store.list("nodes")
-        return {n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR") or ""
-                for n in listed.items}
-
     kubelet_token = (data_dir / "pki" / KUBELET_CLIENT_TOKEN_FILE).read_text().strip()
-    return bootstrap.join_app(data_dir, running.pki.ca_cert.read_bytes(), doc, subnets,
-                              issue, used, kubelet_token)
+    return bootstrap.join_app(data_dir, running.pki.ca_cert.read_bytes(), doc, issue,
+                              kubelet_token)
 
 
 async def serve(data_dir: Path, port: int, also_listen: str, join_port: int, kubeconfig: Path,

@@ -30,6 +30,7 @@ class Process:
     started: int  # /proc/PID/stat field 22: start time in clock ticks
     log: str
     node: str = ""
+    argv: list[str] = field(default_factory=list)  # how to start it again
 
 
 @dataclass

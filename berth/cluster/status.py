@@ -1,8 +1,9 @@
 """``berth status``: what the state file says is up, checked against the machine.
 
 ``gather_status`` pairs each recorded node with its namespace's presence and
-its processes' liveness (by PID and start time), and, when the API server
-answers, with the Node's Ready and NetworkUnavailable conditions.  The CLI
+its process's liveness (by PID and start time), and, when the API server
+answers, with the Node's pod subnet (from the node IPAM controller) and its
+Ready and NetworkUnavailable conditions.  The CLI
 renders the resulting rows; nothing here changes anything.
 """
 
@@ -22,8 +23,7 @@ class NodeStatus:
     netns_present: bool
     ip: str
     subnet: str
-    agent: str  # "up PID" / "stopped" / "not started"
-    netagent: str
+    agent: str  # "up PID" / "stopped" / "not started": the node's one berth node process
     ready: str  # condition status from the API, "?" when unknown
     network: str
 
@@ -55,8 +55,9 @@ def gather_status(state: ClusterState, nodes: list[dict[str, Any]] | None) -> Cl
         network = conds.get("NetworkUnavailable")
         rows.append(NodeStatus(
             name=rec.name, netns=rec.netns, netns_present=netns.exists(rec.netns), ip=rec.ip,
-            subnet=rec.subnet, agent=_proc(state, "node", rec.name),
-            netagent=_proc(state, "netagent", rec.name),
+            subnet=((by_name.get(rec.name) or {}).get("spec") or {}).get("podCIDR")
+            or rec.subnet or unknown,
+            agent=_proc(state, "node", rec.name),
             ready=conds.get("Ready") or unknown,
             network=("ok" if network == "False" else "unavailable") if network else unknown))
     return ClusterStatus(phase=state.phase, backend=state.backend,

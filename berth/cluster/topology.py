@@ -153,7 +153,7 @@ def teardown_topology(fabric_netns: str, node_netns: list[str], host_link: str) 
                 root.delete_link(host_link)
         except HostError as exc:
             problems.append(f"link {host_link}: {exc}")
-    for name in [*node_netns, fabric_netns]:
+    for name in [*node_netns, *([fabric_netns] if fabric_netns else [])]:
         try:
             netns.delete_netns(name)
         except NetnsError as exc:

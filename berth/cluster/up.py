@@ -5,17 +5,21 @@ mask, MTU, names) before anything exists, so bad input leaves nothing
 behind.  ``bring_up`` then runs the steps in order, saving the
 ``ClusterState`` after each so ``berth down`` can undo a half-made cluster
 (and does, when a step fails): preflight, the fabric and host link, the API
-server (``berth.cluster.serve``) with a fresh bootstrap token, the busybox
-image, then per node its namespace, its credentials and subnet from the join
-service (the very flow ``berth join`` uses) and, inside its namespace,
-``berth node`` and the network agent (``berth.cluster.machine``); finally it
-waits until every Node is Ready with its network configured.  ``report`` receives one line per
-step, for the CLI's progress display.
+server (``berth.cluster.serve``, with all controllers) and a fresh bootstrap
+token, the busybox image, then per node (``join_node``) its namespace, its
+credentials from the join service (the very flow ``berth join`` uses) and,
+inside its namespace, its one ``berth node`` process (kubelet, network agent,
+CNI fast path: ``berth.cluster.machine``); finally it waits until every Node
+is Ready with its network configured, and records the subnet the node IPAM
+controller gave each.  ``add_node`` (``berth up --add-node``) joins one more
+node to a running cluster the same way, with a fresh short-lived token.
+``report`` receives one line per step, for the CLI's progress display.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import time
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.cluster import bootstrap, join, machine, topology
-from berth.cluster.errors import ClusterExists, PreflightError, StartupError
+from berth.cluster.errors import ClusterExists, NoCluster, PreflightError, StartupError
 from berth.cluster.state import ClusterState, NodeRecord, load_state, save_state
 from berth.host import netns
 from berth.netagent.config import ClusterNetwork
@@ -42,7 +46,8 @@ class UpOptions:
     node_mask: int = 24
     underlay: str = "198.18.0.0/24"
     underlay_mtu: int = 1500
-    datastore: str = "sqlite"
+    datastore: str = "sqlite"  # "sqlite", "etcd" (berth starts it) or "etcd://HOST:PORT,..."
+    etcd_members: int = 1
     port: int = 6443
     cluster: str = ""  # a short tag; tests use one so their names never clash
     timeout: float = 120.0
@@ -54,6 +59,11 @@ def plan_up(opts: UpOptions) -> topology.Topology:
 
     network = ClusterNetwork.parse(opts.pod_cidr, opts.service_cidr, opts.node_mask,
                                    opts.backend, opts.underlay_mtu)
+    if not (opts.datastore in ("sqlite", "etcd") or opts.datastore.startswith("etcd://")):
+        raise ValueError(f"--datastore: {opts.datastore!r}: use sqlite, etcd (berth starts "
+                         "it on 127.0.0.1) or etcd://HOST:PORT[,HOST:PORT...]")
+    if not 1 <= opts.etcd_members <= 7 or (opts.etcd_members > 1 and opts.datastore != "etcd"):
+        raise ValueError(f"--etcd-members: {opts.etcd_members}: 1 to 7, with --datastore etcd")
     try:
         underlay = ipaddress.IPv4Network(opts.underlay)
     except ValueError:
@@ -94,7 +104,8 @@ def bring_up(opts: UpOptions, home: Path, report: Report) -> ClusterState:
         fabric_server_url=f"https://{topo.host_ip.ip}:{opts.port}",
         kubeconfig=str(home / "kubeconfig"), server_dir=str(home / "server"))
     state.paths = [state.server_dir, state.kubeconfig, str(home / "logs"),
-                   str(home / "nodes"), str(home / "run"), str(home / "images")]
+                   str(home / "nodes"), str(home / "run"), str(home / "images"),
+                   str(home / "etcd")]
     save_state(state)
     try:
         _steps(state, topo, opts, home, report)
@@ -114,32 +125,84 @@ def _steps(state: ClusterState, topo: topology.Topology, opts: UpOptions, home: 
     report(f"fabric {topo.fabric_netns}: bridge {topology.FABRIC_BRIDGE}, underlay "
            f"{topo.underlay}, host link {topo.host_link_name} {topo.host_ip}")
     topology.setup_fabric(topo)
-    report(f"API server on {state.server_url} and {state.fabric_server_url}")
+    report(f"API server on {state.server_url} and {state.fabric_server_url}"
+           f"{'' if opts.datastore == 'sqlite' else ' on ' + opts.datastore}")
+    datastore = opts.datastore
+    if datastore == "etcd":
+        from berth.cluster.etcd import start_etcd
+
+        report(f"etcd: {opts.etcd_members} member(s) on 127.0.0.1")
+        datastore = start_etcd(state, opts.etcd_members)
     token = bootstrap.new_bootstrap_token()
     machine.start_server(state, topo.network, token, opts.port, str(topo.host_ip.ip),
-                         opts.datastore)
-    image_dir = home / "images"
+                         datastore)
     report("busybox image")
     from berth.images import ImageStore
     from berth.images.busybox import ensure_busybox_image
 
-    ensure_busybox_image(ImageStore(image_dir))
-    url = join.join_url(state.server_url)
-    ca_pem = asyncio.run(join.discover(url, None))  # our own server, over loopback
+    ensure_busybox_image(ImageStore(home / "images"))
     for wiring in topo.nodes:
-        topology.setup_node(topo, wiring)
-        creds = asyncio.run(join.request_join(url, token, wiring.name, ca_pem,
-                                              state.fabric_server_url))
-        rec = NodeRecord(name=wiring.name, netns=wiring.netns, ip=str(wiring.underlay_ip.ip),
-                         subnet=creds.pod_cidr, root_dir=str(home / "nodes" / wiring.name),
-                         run_dir=str(home / "run" / wiring.name),
-                         underlay_device=topology.NODE_UNDERLAY)
-        state.nodes.append(rec)
-        save_state(state)
-        report(f"node {rec.name} joined: netns {rec.netns}, {rec.ip}, pods {rec.subnet}")
-        machine.start_node(state, rec, creds, image_dir)
+        join_node(state, topo, wiring, token, report)
     report(f"waiting for {len(topo.nodes)} nodes to be Ready with their network")
     asyncio.run(wait_ready(state, opts.timeout))
+
+
+def join_node(state: ClusterState, topo: topology.Topology, wiring: topology.NodeWiring,
+              token: str, report: Report) -> NodeRecord:
+    """Wire one node namespace, join it through the join service, start its ``berth node``."""
+    topology.setup_node(topo, wiring)
+    url = join.join_url(state.server_url)
+    ca_pem = asyncio.run(join.discover(url, None))  # our own server, over loopback
+    creds = asyncio.run(join.request_join(url, token, wiring.name, ca_pem,
+                                          state.fabric_server_url))
+    home = Path(state.home)
+    rec = NodeRecord(name=wiring.name, netns=wiring.netns, ip=str(wiring.underlay_ip.ip),
+                     subnet="", root_dir=str(home / "nodes" / wiring.name),
+                     run_dir=str(home / "run" / wiring.name),
+                     underlay_device=topology.NODE_UNDERLAY)
+    state.nodes.append(rec)
+    save_state(state)
+    report(f"node {rec.name} joined: netns {rec.netns}, {rec.ip}")
+    machine.start_node(state, rec, creds, home / "images")
+    return rec
+
+
+def plan_next_node(state: ClusterState) -> tuple[topology.Topology, topology.NodeWiring]:
+    """The wiring of the node ``berth up --add-node`` adds: the first free index."""
+    import ipaddress
+
+    doc = json.loads((Path(state.server_dir) / bootstrap.NETWORK_FILE).read_text())
+    network = machine.network_from_doc(doc)
+    taken = {n.name for n in state.nodes}
+    index = next(k for k in range(1, len(taken) + 2)
+                 if topology.node_name(state.cluster, k) not in taken)
+    topo = topology.plan_topology(index, network, cluster=state.cluster,
+                                  underlay=ipaddress.IPv4Network(state.underlay))
+    return topo, topo.nodes[-1]
+
+
+def add_node(home: Path, report: Report, timeout: float = 120.0) -> NodeRecord:
+    """One more node in the running one-machine cluster; removed again if it fails."""
+    state = load_state(home)
+    if state is None or state.kind != "up":
+        raise NoCluster(f"no one-machine cluster is up (no {home}/cluster.json from "
+                        "`berth up`)")
+    topo, wiring = plan_next_node(state)
+    if netns.exists(wiring.netns):
+        raise PreflightError(f"network namespace {wiring.netns} already exists")
+    token = bootstrap.new_bootstrap_token()
+    bootstrap.add_token(Path(state.server_dir), token, ttl=600)
+    try:
+        rec = join_node(state, topo, wiring, token, report)
+        report(f"waiting for {rec.name} to be Ready with its network")
+        asyncio.run(wait_ready(state, timeout, only={rec.name}))
+    except BaseException:
+        from berth.cluster.down import remove_node
+
+        report(f"adding {wiring.name} failed: removing it")
+        remove_node(home, wiring.name, report)
+        raise
+    return rec
 
 
 def node_ready(node: dict[str, Any]) -> bool:
@@ -148,14 +211,17 @@ def node_ready(node: dict[str, Any]) -> bool:
     return conds.get("Ready") == "True" and conds.get("NetworkUnavailable") == "False"
 
 
-async def wait_ready(state: ClusterState, timeout: float) -> None:
+async def wait_ready(state: ClusterState, timeout: float, only: set[str] | None = None
+                     ) -> None:
+    """Until the nodes (``only`` these, if given) are Ready with their network; records
+    each node's pod subnet (assigned by the node IPAM controller) in the state."""
     from berth.api.resources import by_key
     from berth.client import Client, ClientError, load_config
     from berth.cluster.state import process_alive
 
     nodes_res = by_key("nodes")
     assert nodes_res is not None
-    want = {n.name for n in state.nodes}
+    want = only if only is not None else {n.name for n in state.nodes}
     deadline = time.monotonic() + timeout
     async with Client(load_config(state.kubeconfig, {})) as client:
         while time.monotonic() < deadline:
@@ -165,9 +231,12 @@ async def wait_ready(state: ClusterState, timeout: float) -> None:
                                        f"exited; see {proc.log}")
             try:
                 listed = await client.list(nodes_res)
-                ready = {n["metadata"]["name"] for n in listed.get("items") or []
-                         if node_ready(n)}
-                if want <= ready:
+                ready = {n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR") or ""
+                         for n in listed.get("items") or [] if node_ready(n)}
+                if want <= ready.keys():
+                    for rec in state.nodes:
+                        rec.subnet = ready.get(rec.name, rec.subnet)
+                    save_state(state)
                     return
             except ClientError:
                 pass

@@ -8,6 +8,8 @@ running event loop. Controllers talk to the API server over its HTTP API with
 the admin identity (as kube-controller-manager does), so every write goes
 through the same validation, defaulting and watch fan-out as a user's.
 `ControllerManager.stop` cancels the tasks and closes the client.
+`start_for_server` also makes the built-in `kubernetes` and `kube-dns`
+Services (`berth.controllers.bootstrap`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from berth.api.resources import by_key
 from berth.client import Client, ClusterConfig
 from berth.controllers.allocators import configure, repair_claims
+from berth.controllers.bootstrap import ensure_builtin_services
 from berth.controllers.config import ControllerConfig
 from berth.controllers.daemonset import DaemonSetController
 from berth.controllers.endpointslices import EndpointSliceController
@@ -100,12 +103,19 @@ async def start_controllers(client: Client, config: ControllerConfig, *,
 
 async def start_for_server(store: Store, url: str, token: str, ca_pem: bytes,
                            config: ControllerConfig, *,
-                           enabled: Collection[str] = ALL_CONTROLLERS) -> ControllerManager:
-    """What `berth server` calls once it listens: controllers over loopback HTTPS."""
+                           enabled: Collection[str] = ALL_CONTROLLERS,
+                           api_url: str = "") -> ControllerManager:
+    """What `berth server` calls once it listens: controllers over loopback HTTPS.
+
+    Also makes the built-in Services once (`bootstrap`); `api_url` is the API
+    address pods reach (default `url`).
+    """
     client = Client(ClusterConfig(server=url, ca_pem=ca_pem, token=token,
                                   source="berth server (controllers)"))
     try:
-        return await start_controllers(client, config, store=store, enabled=enabled)
+        manager = await start_controllers(client, config, store=store, enabled=enabled)
+        await ensure_builtin_services(client, config.service_cidr, api_url or url)
+        return manager
     except BaseException:
         await client.close()
         raise

@@ -132,7 +132,8 @@ class NetworkAgent:
         files.write_atomic(cfg.subnet_file, files.render_subnet_env(cfg.cluster, str(self.subnet)))
         if cfg.cni_conf_dir is not None:
             files.write_conflist(cfg.cni_conf_dir, files.render_conflist(
-                cfg.cluster, str(self.subnet), cfg.subnet_file, cfg.cni_data_dir, cfg.cni_plugin))
+                cfg.cluster, str(self.subnet), cfg.subnet_file, cfg.cni_data_dir, cfg.cni_plugin,
+                cfg.cni_socket))
 
     # -- watch -----------------------------------------------------------------------------
     async def relist(self) -> str:

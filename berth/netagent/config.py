@@ -98,5 +98,6 @@ class AgentConfig:
     subnet_file: Path = Path("/run/berth/subnet.env")
     cni_conf_dir: Path | None = None
     cni_data_dir: Path = Path("/var/lib/berth/cni/networks")
-    cni_plugin: str = "bridge"  # "berth-net" once that meta plugin is installed
+    cni_plugin: str = "bridge"  # or "berth-net" (the meta plugin chain)
+    cni_socket: str = ""  # the CNI fast-path server's socket, named in the conflist
     resync_seconds: float = 10.0

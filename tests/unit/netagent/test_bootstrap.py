@@ -52,12 +52,6 @@ def test_only_the_secret_hash_is_stored_and_expiry_is_honoured(tmp_path: Path) -
     assert not bootstrap.check_token(tokens, "garbage", now=1030.0)
 
 
-def test_subnets_go_to_the_first_free_one() -> None:
-    subnets = ["10.244.0.0/24", "10.244.1.0/24"]
-    assert bootstrap.plan_subnet(subnets, {"10.244.0.0/24"}) == "10.244.1.0/24"
-    assert bootstrap.plan_subnet(subnets, set(subnets)) is None
-
-
 def test_join_url_is_the_api_port_plus_one() -> None:
     assert join_url("https://198.18.0.11:6443") == "https://198.18.0.11:6444"
     assert join_url("198.18.0.11:7000") == "https://198.18.0.11:7001"
@@ -70,17 +64,12 @@ async def test_join_service_gives_credentials_only_for_a_valid_token(tmp_path: P
     bootstrap.add_token(tmp_path, token)
     ca = self_signed_pem()
     issued: list[str] = []
-    nodes = {"old": "10.244.0.0/24"}
 
     def issue(node: str) -> str:
         issued.append(node)
         return f"secret-for-{node}"
 
-    async def used() -> dict[str, str]:
-        return nodes
-
-    app = bootstrap.join_app(tmp_path, ca, {"backend": "vxlan"},
-                             ["10.244.0.0/24", "10.244.1.0/24"], issue, used, "kc-token")
+    app = bootstrap.join_app(tmp_path, ca, {"backend": "vxlan"}, issue, "kc-token")
     async with TestClient(TestServer(app)) as client:
         info = await (await client.get("/cluster-info")).json()
         assert bootstrap.ca_cert_hash(base64.b64decode(info["ca"])) == \
@@ -92,10 +81,8 @@ async def test_join_service_gives_credentials_only_for_a_valid_token(tmp_path: P
                                headers={"Authorization": f"Bearer {token}"})
         body = await ok.json()
         assert ok.status == 200 and body["token"] == "secret-for-n1"
-        assert body["podCIDR"] == "10.244.1.0/24" and body["kubeletClientToken"] == "kc-token"
-        full = await client.post("/join", json={"node": "n2"},
-                                 headers={"Authorization": f"Bearer {token}"})
-        assert full.status == 409 and "CIDRNotAvailable" in (await full.json())["message"]
+        assert body["kubeletClientToken"] == "kc-token" and body["network"]["backend"] == "vxlan"
+        assert "podCIDR" not in body  # the node IPAM controller is the one subnet assigner
         badname = await client.post("/join", json={"node": "Bad_Name"},
                                     headers={"Authorization": f"Bearer {token}"})
         assert badname.status == 400

@@ -72,9 +72,14 @@ def test_subnet_file_and_conflist_describe_the_node_subnet(tmp_path: Path) -> No
     conf = render_conflist(net, "10.244.3.0/24", tmp_path / "subnet.env", tmp_path / "ipam")
     plugin = conf["plugins"][0]
     assert (plugin["type"], plugin["mtu"], plugin["ipMasq"]) == ("bridge", 1450, False)
-    meta = render_conflist(net, "10.244.3.0/24", tmp_path / "s.env", tmp_path, "berth-net")
+    meta = render_conflist(net, "10.244.3.0/24", tmp_path / "s.env", tmp_path, "berth-net",
+                           "/run/berth/n1/cni.sock")
+    assert [p["type"] for p in meta["plugins"]] == ["berth-net", "berth-portmap",
+                                                    "berth-loopback"]
     assert meta["plugins"][0] == {"type": "berth-net", "subnetFile": str(tmp_path / "s.env"),
-                                  "dataDir": str(tmp_path)}
+                                  "dataDir": str(tmp_path), "ipamDataDir": str(tmp_path / "ipam"),
+                                  "berthSocket": "/run/berth/n1/cni.sock"}
+    assert all(p["berthSocket"] == "/run/berth/n1/cni.sock" for p in meta["plugins"])
     target = tmp_path / "a" / "conf"
     assert write_atomic(target, json.dumps(conf)) is True
     assert write_atomic(target, json.dumps(conf)) is False  # unchanged: not rewritten

@@ -1,0 +1,92 @@
+"""The node's service plane: the proxy (kube-proxy role) and cluster DNS, in the node process.
+
+``run_service_plane`` is what ``berth node`` runs beside the kubelet role (as
+one of its companions).  It prepares the node's network namespace for
+Service traffic (``setup_service_sysctls``: IP forwarding, and bridged IPv4
+through the nftables hooks so DNAT'd replies between pods on one bridge are
+translated back), then shares one ``ServiceWatch`` (a single list+watch of
+Services and EndpointSlices) between:
+
+- a ``Proxier`` that keeps table ``inet berth`` in step, and redirects the
+  cluster DNS address (``cluster_dns_ip:53``) to the local DNS port;
+- a ``ClusterDNS`` answering for ``cluster_domain`` on ``0.0.0.0:dns_port``.
+
+All three run until cancelled.  The table is left in place on exit, as
+kube-proxy does: a restarted node process rebuilds it with one full sync, and
+pods keep reaching Services meanwhile; the node's namespace (one-machine
+cluster) goes with ``berth down``.  NodePorts answer on every local address of
+the node; ``node_addresses`` is only reported in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Sequence
+
+from berth.client import Client
+from berth.dns import ClusterDNS
+from berth.dns.server import LISTEN_PORT
+from berth.host.netns import entered
+from berth.host.sysctl import set_sysctl
+from berth.node.errors import NodeConfigError
+from berth.proxy import DNSRedirect, Proxier, ServiceWatch
+
+log = logging.getLogger("berth.node.services")
+SERVICE_SYSCTLS = (("net.ipv4.ip_forward", "1"),
+                   ("net.bridge.bridge-nf-call-iptables", "1"))
+
+
+def setup_service_sysctls(netns: str | None = None) -> None:
+    """IP forwarding and bridge-nf-call-iptables on, in ``netns`` or the caller's namespace."""
+    with entered(netns) if netns else contextlib.nullcontext():
+        for key, value in SERVICE_SYSCTLS:
+            set_sysctl(key, value)
+
+
+def check_service_plane(cluster_dns_ip: str, cluster_domain: str, dns_port: int) -> None:
+    """Reject bad settings before anything starts, naming the flag."""
+    try:
+        ipaddress.IPv4Address(cluster_dns_ip)
+    except ValueError:
+        raise NodeConfigError(f"--cluster-dns: {cluster_dns_ip!r} is not an IPv4 address"
+                              ) from None
+    if not cluster_domain.strip("."):
+        raise NodeConfigError("--cluster-domain: must not be empty")
+    if not 0 < dns_port < 65536:
+        raise NodeConfigError(f"dns_port: {dns_port} is not a port")
+
+
+async def run_service_plane(client: Client, node_name: str, node_addresses: Sequence[str],
+                            cluster_dns_ip: str = "10.96.0.10",
+                            cluster_domain: str = "cluster.local", *,
+                            dns_port: int = LISTEN_PORT, netns: str | None = None) -> None:
+    """Run the proxy and cluster DNS of ``node_name`` until cancelled (see the module doc).
+
+    ``netns`` programs a named namespace instead of the caller's (tests); the
+    DNS server then still listens in the caller's namespace.
+    """
+    check_service_plane(cluster_dns_ip, cluster_domain, dns_port)
+    await asyncio.to_thread(setup_service_sysctls, netns)
+    watch = ServiceWatch(client)
+    proxy = Proxier(node_name, watch=watch, netns=netns,
+                    dns=DNSRedirect(cluster_dns_ip, 53, dns_port))
+    dns = ClusterDNS(host="0.0.0.0", port=dns_port, domain=cluster_domain.strip("."),
+                     source=watch)
+    log.info("service plane of %s: DNS %s:53 -> :%d (%s), NodePorts on %s", node_name,
+             cluster_dns_ip, dns_port, cluster_domain, ", ".join(node_addresses) or "-")
+    tasks = [asyncio.create_task(watch.run(), name="service-watch"),
+             asyncio.create_task(proxy.run(), name="proxy"),
+             asyncio.create_task(dns.run(), name="cluster-dns")]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # re-raise the first failure (e.g. DNS port in use)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
