@@ -193,6 +193,7 @@ def _service_plane(config: NodeConfig) -> Callable[[Client], Awaitable[None]]:
 
     async def run(client: Client) -> None:
         await run_service_plane(client, config.name, [config.node_ip] if config.node_ip else [],
-                                config.cluster_dns, config.cluster_domain)
+                                config.cluster_dns, config.cluster_domain,
+                                netns=config.node_netns or None)
 
     return run

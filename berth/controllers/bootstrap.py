@@ -18,7 +18,8 @@ Kubernetes clusters always have two Services that pods rely on:
 address); ``ensure_builtin_services`` creates what is missing through the
 API and refreshes the API server's endpoints when its address changed.  A
 Service that cannot get its address (taken by a user's Service before this
-ran) is logged and skipped: the server still starts.
+ran) is logged and skipped: the server still starts.  A service range too small
+to have a tenth address gets no ``kube-dns`` Service.
 """
 
 from __future__ import annotations
@@ -46,9 +47,13 @@ def _res(key: str) -> Resource:
     return found
 
 
-def nth_address(service_cidr: str, index: int) -> str:
-    """The ``index``-th address of the service range (``10.96.0.0/12``, 10 -> 10.96.0.10)."""
-    return str(ipaddress.ip_network(service_cidr, strict=False)[index])
+def nth_address(service_cidr: str, index: int) -> str | None:
+    """The ``index``-th address of the service range (``10.96.0.0/12``, 10 -> 10.96.0.10).
+
+    None when the range is too small to have it (then that Service is not made).
+    """
+    network = ipaddress.ip_network(service_cidr, strict=False)
+    return str(network[index]) if index < network.num_addresses - 1 else None
 
 
 def api_endpoint(url: str) -> tuple[str, int]:
@@ -60,14 +65,14 @@ def api_endpoint(url: str) -> tuple[str, int]:
 def plan_builtin_objects(service_cidr: str, api_ip: str, api_port: int
                          ) -> list[tuple[str, Obj]]:
     """The built-in objects as ``(resource key, object)``, Services first."""
-    kubernetes = {
+    kubernetes: Obj = {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kubernetes", "namespace": "default",
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"type": "ClusterIP", "clusterIP": nth_address(service_cidr, API_INDEX),
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP",
                             "targetPort": api_port}]}}
-    kube_dns = {
+    kube_dns: Obj = {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kube-dns", "namespace": "kube-system",
                      "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},
@@ -93,8 +98,11 @@ def plan_builtin_objects(service_cidr: str, api_ip: str, api_port: int
         "endpoints": [{"addresses": [api_ip], "conditions": {"ready": True}}]
         if reachable else [],
         "ports": [{"name": "https", "port": api_port, "protocol": "TCP"}]}
-    return [("services", kubernetes), ("services", kube_dns), ("endpoints", endpoints),
-            ("endpointslices.discovery.k8s.io", endpointslice)]
+    planned: list[tuple[str, Obj]] = [
+        ("services", kubernetes), ("services", kube_dns), ("endpoints", endpoints),
+        ("endpointslices.discovery.k8s.io", endpointslice)]
+    return [(key, obj) for key, obj in planned
+            if key != "services" or obj["spec"]["clusterIP"] is not None]
 
 
 def _payload(obj: Obj) -> Obj:

@@ -1,8 +1,9 @@
 """What every pod worker shares: the runtime, the API client, the clock, paths and identity.
 
 ``NodeContext`` is built once by the agent and handed to each ``PodWorker``;
-``report_status`` and ``delete_pod`` are the worker's only ways to the API
-server (None client: static pods only, nothing is reported).
+``report_status``, ``delete_pod`` and ``event`` (queued, see ``events``) are
+the worker's only ways to the API server (None client: static pods only,
+nothing is reported).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from berth.api.resources import by_key
 from berth.client import Client, ClientError
 from berth.node import podspec
 from berth.node.backoff import CrashBackoff
-from berth.node.clock import Clock
+from berth.node.clock import Clock, rfc3339
 from berth.node.convert import ClusterDNS
+from berth.node.events import EventRecorder
 from berth.node.network import NetnsExecutor
 from berth.node.runtime.protocol import RuntimeService
 
@@ -45,6 +47,18 @@ class NodeContext:
     cgroup_root: str = "/berth"
     max_log_bytes: int = 10 << 20  # a container log is rotated (one .1 kept) past this
     _sent: dict[str, str] = field(default_factory=dict)
+    events: EventRecorder | None = None
+
+    def __post_init__(self) -> None:
+        if self.events is None:
+            self.events = EventRecorder(self.client, self.node_name)
+
+    def event(self, pod: Obj, reason: str, message: str, *, warning: bool = False,
+              container: str = "") -> None:
+        """Queue a kubelet Event about ``pod`` (or one of its containers); never blocks."""
+        assert self.events is not None
+        self.events.record(pod, reason, message, now=rfc3339(self.clock.now()),
+                           event_type="Warning" if warning else "Normal", container=container)
 
     def pod_dir(self, uid: str) -> Path:
         return self.root_dir / "pods" / uid

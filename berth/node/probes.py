@@ -60,10 +60,23 @@ def _tcp(host: str, port: int, timeout: float) -> bool:
         return True
 
 
+def _describe(probe: Obj) -> str:
+    """What a probe checks, for its Unhealthy event."""
+    if "exec" in probe:
+        return "exec " + " ".join(str(a) for a in probe["exec"].get("command") or [])
+    if "httpGet" in probe:
+        return f"HTTP GET {probe['httpGet'].get('path', '/')} on port {probe['httpGet'].get('port')}"
+    if "tcpSocket" in probe:
+        return f"TCP connect to port {probe['tcpSocket'].get('port')}"
+    return ""
+
+
 class ProbeManager:
     def __init__(self, runtime: RuntimeService, executor: NetnsExecutor,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None],
+                 on_failure: Callable[[str, str, str], None] | None = None) -> None:
         self.runtime, self.executor, self.on_change = runtime, executor, on_change
+        self.on_failure = on_failure  # (container name, probe kind, detail): Unhealthy events
         self.ready: dict[str, bool] = {}
         self.started: dict[str, bool] = {}
         self.liveness_failed: set[str] = set()
@@ -128,6 +141,9 @@ class ProbeManager:
                 continue
             ok = await self.run_once(t, probe)
             oks, fails = (oks + 1, 0) if ok else (0, fails + 1)
+            if not ok and self.on_failure is not None:
+                with contextlib.suppress(Exception):
+                    self.on_failure(str(t.spec.get("name", "")), kind, _describe(probe))
             if oks >= need_ok:
                 self._verdict(t.container_id, kind, True)
                 if kind == "startupProbe":

@@ -11,11 +11,14 @@ Services and EndpointSlices) between:
   cluster DNS address (``cluster_dns_ip:53``) to the local DNS port;
 - a ``ClusterDNS`` answering for ``cluster_domain`` on ``0.0.0.0:dns_port``.
 
-All three run until cancelled.  The table is left in place on exit, as
+With ``netns`` (``berth node --node-netns``), sysctls, table and DNS sockets
+all land in that namespace, never in the process's own.  All three run until
+cancelled.  The table is left in place on exit, as
 kube-proxy does: a restarted node process rebuilds it with one full sync, and
 pods keep reaching Services meanwhile; the node's namespace (one-machine
-cluster) goes with ``berth down``.  NodePorts answer on every local address of
-the node; ``node_addresses`` is only reported in the log.
+cluster) goes with ``berth down``; on a machine of its own (``berth init`` /
+``join``), ``teardown_service_plane`` deletes the table.  NodePorts answer on
+every local address of the node; ``node_addresses`` is only reported in the log.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 from collections.abc import Sequence
 
 from berth.client import Client
 from berth.dns import ClusterDNS
+from berth.dns.errors import ServeFailed
 from berth.dns.server import LISTEN_PORT
 from berth.host.netns import entered
 from berth.host.sysctl import set_sysctl
@@ -44,6 +49,29 @@ def setup_service_sysctls(netns: str | None = None) -> None:
     with entered(netns) if netns else contextlib.nullcontext():
         for key, value in SERVICE_SYSCTLS:
             set_sysctl(key, value)
+
+
+def teardown_service_plane(node_name: str, netns: str | None = None) -> None:
+    """Delete table ``inet berth`` (succeeds when it is already gone); sysctls stay as set."""
+    Proxier(node_name, netns=netns).teardown()
+
+
+def bind_dns_sockets(netns: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a listening TCP socket on ``0.0.0.0:port`` inside ``netns``."""
+    with entered(netns):  # a socket belongs to the namespace it is created in
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        udp.bind(("0.0.0.0", port))
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(("0.0.0.0", port))
+        tcp.listen(128)
+    except OSError as exc:
+        udp.close()
+        tcp.close()
+        raise ServeFailed(f"cluster DNS cannot listen on port {port} in {netns}: "
+                          f"{exc.strerror or exc}") from exc
+    return udp, tcp
 
 
 def check_service_plane(cluster_dns_ip: str, cluster_domain: str, dns_port: int) -> None:
@@ -65,11 +93,13 @@ async def run_service_plane(client: Client, node_name: str, node_addresses: Sequ
                             dns_port: int = LISTEN_PORT, netns: str | None = None) -> None:
     """Run the proxy and cluster DNS of ``node_name`` until cancelled (see the module doc).
 
-    ``netns`` programs a named namespace instead of the caller's (tests); the
-    DNS server then still listens in the caller's namespace.
+    ``netns`` (``berth node --node-netns``: the pod network lives in another
+    namespace than the node process) puts all of it there: sysctls, table and
+    the DNS sockets.
     """
     check_service_plane(cluster_dns_ip, cluster_domain, dns_port)
     await asyncio.to_thread(setup_service_sysctls, netns)
+    sockets = await asyncio.to_thread(bind_dns_sockets, netns, dns_port) if netns else None
     watch = ServiceWatch(client)
     proxy = Proxier(node_name, watch=watch, netns=netns,
                     dns=DNSRedirect(cluster_dns_ip, 53, dns_port))
@@ -79,7 +109,7 @@ async def run_service_plane(client: Client, node_name: str, node_addresses: Sequ
              cluster_dns_ip, dns_port, cluster_domain, ", ".join(node_addresses) or "-")
     tasks = [asyncio.create_task(watch.run(), name="service-watch"),
              asyncio.create_task(proxy.run(), name="proxy"),
-             asyncio.create_task(dns.run(), name="cluster-dns")]
+             asyncio.create_task(dns.run(sockets), name="cluster-dns")]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:

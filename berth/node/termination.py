@@ -23,7 +23,7 @@ from berth.node import labels, podspec, volumes
 from berth.node.actions import Observed, plan_termination_order
 from berth.node.context import NodeContext
 from berth.node.runtime import errors as rterr
-from berth.node.runtime.protocol import ContainerStatus, PodSandboxFilter
+from berth.node.runtime.protocol import ContainerState, ContainerStatus, PodSandboxFilter
 
 Obj = dict[str, Any]
 log = logging.getLogger("berth.node")
@@ -35,6 +35,9 @@ async def stop_container_gracefully(ctx: NodeContext, pod: Obj, s: ContainerStat
     c = podspec.find_container(pod, s.metadata.name)
     hook = (((c.spec if c else {}).get("lifecycle") or {}).get("preStop") or {})
     rt = ctx.runtime
+    if s.state == ContainerState.RUNNING:
+        ctx.event(pod, "Killing", f"Stopping container {s.metadata.name}",
+                  container=s.metadata.name)
     if "exec" in hook:
         remaining = deadline - ctx.clock.now()
         if remaining > 0:

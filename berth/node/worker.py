@@ -70,7 +70,9 @@ class PodWorker:
         self.done = asyncio.Event()
         self._wake = asyncio.Event()
         self._fast = False
-        self.probes = ProbeManager(ctx.runtime, ctx.executor, self.wake)
+        self.probes = ProbeManager(ctx.runtime, ctx.executor, self.wake,
+                                   on_failure=self._probe_failed)
+        self._backoff_told: dict[str, int] = {}  # container -> restartCount of its BackOff event
         self.start_errors: dict[str, tuple[str, str]] = {}
         self.terminal = ""
         self.start_time = str((pod.get("status") or {}).get("startTime") or "")
@@ -208,8 +210,13 @@ class PodWorker:
             await rt.remove_pod_sandbox(sid)
         if actions.create_sandbox:
             return await self.create_sandbox(pod)
+        names = {s.id: name for name, found in observed.containers.items() for s in found}
         for cid, why in actions.kill:
             log.info("pod %s: killing container %s: %s", podspec.pod_key(pod), cid[:12], why)
+            name = names.get(cid, "")
+            self.ctx.event(pod, "Killing", f"Container {name} failed liveness probe, will be "
+                           "restarted" if "liveness" in why else f"Stopping container {name}",
+                           container=name)
             await rt.stop_container(cid, float(podspec.grace_period(pod)))
             self.probes.liveness_failed.discard(cid)
         for c in actions.start:
@@ -240,6 +247,9 @@ class PodWorker:
             message = str(exc) if config_error \
                 else f"failed to create pod sandbox: {exc}"
             log.warning("pod %s: %s", podspec.pod_key(pod), message)
+            self.ctx.event(pod, "Failed" if config_error else "FailedCreatePodSandBox",
+                           f"Error: {message}" if config_error
+                           else f"Failed to create pod sandbox: {exc}", warning=True)
             for c in podspec.all_containers(pod):
                 self.start_errors[c.name] = (reason, message)
             self.ctx.backoff.record_restart(key, now)
@@ -278,15 +288,22 @@ class PodWorker:
             cid = await rt.create_container(observed.sandbox.id, config,
                                             self.sandbox_config(pod))
         except rterr.ImageNotFound as exc:
+            self.ctx.event(pod, "Failed", f'Failed to pull image "{c.spec.get("image", "")}": '
+                           f"{exc}", warning=True, container=c.name)
             return self._failed(pod, c, "ErrImagePull", str(exc))
         except (EnvError, VolumeError) as exc:
             return self._failed(pod, c, "CreateContainerConfigError", str(exc))
         except (rterr.RuntimeServiceError, NodeError, OSError) as exc:
             return self._failed(pod, c, "CreateContainerError", str(exc))
+        # created: the image was in the store (berth does not pull yet), as kubelet says
+        self.ctx.event(pod, "Pulled", f'Container image "{c.spec.get("image", "")}" already '
+                       "present on machine", container=c.name)
+        self.ctx.event(pod, "Created", f"Created container {c.name}", container=c.name)
         try:
             await rt.start_container(cid)
         except rterr.RuntimeServiceError as exc:
             return self._failed(pod, c, "RunContainerError", str(exc))
+        self.ctx.event(pod, "Started", f"Started container {c.name}", container=c.name)
         self.start_errors.pop(c.name, None)
         await self.remove_old(observed.containers.get(c.name) or [])
         await self.post_start(pod, c, cid)
@@ -299,6 +316,8 @@ class PodWorker:
         if first and self.ctx.backoff.delay((self.uid, c.name), self.ctx.clock.now()) == 0:
             self.ctx.backoff.record_restart((self.uid, c.name), self.ctx.clock.now())
         self.start_errors[c.name] = (reason, message)
+        if reason != "ErrImagePull":
+            self.ctx.event(pod, "Failed", f"Error: {message}", warning=True, container=c.name)
         return False
 
     async def remove_old(self, history: list[ContainerStatus]) -> None:
@@ -327,7 +346,28 @@ class PodWorker:
             host_ip=self.ctx.host_ip, start_errors=dict(self.start_errors),
             ready=dict(self.probes.ready), started=dict(self.probes.started),
             start_time=self.start_time, old_status=self.pod.get("status") or {}))
+        self._tell_backoffs(status)
         await self.ctx.report_status(self.pod, status)
+
+    def _tell_backoffs(self, status: Obj) -> None:
+        """One BackOff event per restart a container waits for (CrashLoopBackOff)."""
+        meta = podspec.meta(self.pod)
+        for s in (status.get("containerStatuses") or []) + (
+                status.get("initContainerStatuses") or []):
+            waiting = (s.get("state") or {}).get("waiting") or {}
+            count = int(s.get("restartCount") or 0)
+            if waiting.get("reason") == "CrashLoopBackOff" \
+                    and self._backoff_told.get(s["name"]) != count:
+                self._backoff_told[s["name"]] = count
+                self.ctx.event(self.pod, "BackOff", f"Back-off restarting failed container "
+                               f"{s['name']} in pod {meta.get('name')}_{meta.get('namespace')}"
+                               f"({self.uid})", warning=True, container=s["name"])
+
+    def _probe_failed(self, name: str, kind: str, detail: str) -> None:
+        what = {"livenessProbe": "Liveness", "readinessProbe": "Readiness",
+                "startupProbe": "Startup"}.get(kind, kind)
+        self.ctx.event(self.pod, "Unhealthy", f"{what} probe failed: {detail}".rstrip(": "),
+                       warning=True, container=name)
 
     # -- terminating ---------------------------------------------------------------------
     async def stop_leftovers(self, pod: Obj, observed: Observed) -> None:

@@ -252,12 +252,14 @@ class OCIRuntimeService:
         wanted = filter or PodSandboxFilter()
         found = []
         for record in sorted(self._sandboxes.values(), key=lambda r: r.created_at):
-            state = self._sandbox_state(record)
+            # cheap in-memory filters first: the state costs a /proc read per sandbox, and
+            # every pod worker lists its own sandboxes each tick
             if wanted.id and not record.id.startswith(wanted.id):
                 continue
-            if wanted.state is not None and state != wanted.state:
-                continue
             if not _matches(record.config.labels, wanted.label_selector):
+                continue
+            state = self._sandbox_state(record)
+            if wanted.state is not None and state != wanted.state:
                 continue
             found.append(PodSandbox(id=record.id, metadata=record.config.metadata, state=state,
                                     created_at=record.created_at,
@@ -411,14 +413,14 @@ class OCIRuntimeService:
         wanted = filter or ContainerFilter()
         found = []
         for record in sorted(self._containers.values(), key=lambda r: r.created_at):
-            state = self._container_state(record)
             if wanted.id and not record.id.startswith(wanted.id):
                 continue
             if wanted.pod_sandbox_id and not record.sandbox_id.startswith(wanted.pod_sandbox_id):
                 continue
-            if wanted.state is not None and state != wanted.state:
-                continue
             if not _matches(record.config.labels, wanted.label_selector):
+                continue
+            state = self._container_state(record)  # exit file + /proc: only for matches
+            if wanted.state is not None and state != wanted.state:
                 continue
             found.append(Container(
                 id=record.id, pod_sandbox_id=record.sandbox_id, metadata=record.config.metadata,

@@ -1,9 +1,9 @@
 """State files of the OCI runtime service: one JSON record per sandbox and container.
 
 Everything a restarted agent needs is written here, atomically (write to a
-temp file, rename): the configs as given (labels and annotations included),
-ids, pids with their kernel start times (a reused pid is not ours), times,
-paths.  The container monitor writes ``exit.json`` beside a container's
+temp file, rename; no fsync, see ``write_json_atomic``): the configs as given
+(labels and annotations included), ids, pids with their kernel start times (a
+reused pid is not ours), times, paths.  The container monitor writes ``exit.json`` beside a container's
 record when the container ends.  ``to_jsonable``/``from_jsonable`` convert the
 frozen config dataclasses of ``protocol`` to JSON and back by their type hints.
 
@@ -110,11 +110,15 @@ class ContainerRecord:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    """Write then rename: a killed agent leaves the old or the new record, never half of one.
+
+    No fsync: the records guard against the agent dying, not the machine (after a
+    crash of the machine no container of these records runs anyway), and an fsync
+    per record cost ~1/4 of the agent's time when 110 pods started at once.
+    """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=1, sort_keys=True)
-        out.flush()
-        os.fsync(out.fileno())
+        json.dump(data, out, separators=(",", ":"), sort_keys=True)
     os.replace(tmp, path)
 
 

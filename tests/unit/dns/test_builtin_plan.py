@@ -31,3 +31,9 @@ def test_a_loopback_api_address_gives_no_endpoint_a_pod_would_misuse() -> None:
     objs = by_name(plan_builtin_objects("10.96.0.0/12", ip, port))
     assert objs["endpointslices.discovery.k8s.io", "kubernetes"]["endpoints"] == []
     assert objs["endpoints", "kubernetes"]["subsets"] == []
+
+
+def test_a_range_without_a_tenth_address_gets_no_kube_dns() -> None:
+    objs = by_name(plan_builtin_objects("10.96.0.0/29", "198.18.0.1", 6443))
+    assert ("services", "kube-dns") not in objs
+    assert objs["services", "kubernetes"]["spec"]["clusterIP"] == "10.96.0.1"
