@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=10250, help="logs/exec endpoint port")
     parser.add_argument("--pod-cidr", default="10.244.0.0/24",
                         help="pod subnet of the default CNI network")
-    parser.add_argument("--cluster-dns", default="10.96.0.10")
+    parser.add_argument("--cluster-dns", default="",
+                        help="cluster DNS IP for pods' resolv.conf (default: the tenth "
+                             "address of --service-cidr, 10.96.0.10)")
     parser.add_argument("--cluster-domain", default="cluster.local")
     parser.add_argument("--api-server-token-file", type=Path,
                         help="the API server's kubelet-client token (the only credential "
@@ -89,6 +91,19 @@ def add_network_agent_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the link holding --node-ip (the nodes' network)")
 
 
+def _default_cluster_dns(service_cidr: str) -> str:
+    """The kubeadm convention: the DNS Service holds the tenth address of the range."""
+    import ipaddress
+
+    from berth.cli.errors import UsageError
+
+    try:
+        return str(ipaddress.ip_network(service_cidr, strict=False)[10])
+    except (ValueError, IndexError) as exc:
+        raise UsageError(f"--service-cidr: {service_cidr!r} has no tenth address for the "
+                         "cluster DNS; give --cluster-dns") from exc
+
+
 def main(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -110,7 +125,8 @@ def main(args: argparse.Namespace) -> int:
         cni_bin_dirs=args.cni_bin_dir or ["/usr/lib/cni", "/opt/cni/bin"],
         runtime=args.runtime, pod_manifest_path=args.pod_manifest_path,
         node_netns=args.node_netns, node_ip=args.node_ip, bind_address=args.address,
-        port=args.port, pod_cidr=args.pod_cidr, cluster_dns=args.cluster_dns,
+        port=args.port, pod_cidr=args.pod_cidr,
+        cluster_dns=args.cluster_dns or _default_cluster_dns(args.service_cidr),
         cluster_domain=args.cluster_domain, api_token_file=args.api_server_token_file,
         container_log_max_bytes=args.container_log_max_size)
     try:

@@ -83,6 +83,10 @@ def preflight(topo: topology.Topology, home: Path, port: int) -> None:
                              "another cluster or test uses it")
     if os.path.exists(f"/sys/class/net/{topo.host_link_name}"):
         raise PreflightError(f"link {topo.host_link_name} already exists in the root namespace")
+    longest = max((str(home / "run" / w.name / "cni.sock") for w in topo.nodes), key=len)
+    if len(longest.encode()) >= 108:  # sizeof(sockaddr_un.sun_path)
+        raise PreflightError(f"BERTH_HOME {home} is too long: the node's socket {longest} "
+                             "would exceed the 107-byte limit of a unix socket path")
     for p in (port, port + 1):
         with socket.socket() as s:
             try:
