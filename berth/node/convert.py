@@ -164,13 +164,19 @@ def plan_env(pod: Obj, c: Obj, sources: Sources, *, node_name: str, pod_ip: str,
 
 
 def plan_sandbox_config(pod: Obj, *, log_dir: str, cgroup_parent: str, dns: ClusterDNS,
-                        attempt: int = 0) -> PodSandboxConfig:
+                        attempt: int = 0, node_name: str = "",
+                        node_netns_path: str = "") -> PodSandboxConfig:
+    """The sandbox of ``pod``; a hostNetwork pod joins ``node_netns_path`` (kubelet's rules:
+    the node's hostname, and the node's resolv.conf unless ClusterFirstWithHostNet)."""
     m, s = podspec.meta(pod), podspec.spec(pod)
     ns, name, uid = m.get("namespace", "default"), m.get("name", ""), m.get("uid", "")
-    hostname = s.get("hostname") or name
+    host_network = bool(s.get("hostNetwork"))
+    hostname = (node_name or name) if host_network else (s.get("hostname") or name)
     dns_config = None
     policy = s.get("dnsPolicy", "ClusterFirst")
-    if policy in ("ClusterFirst", "ClusterFirstWithHostNet"):
+    cluster_first = ("ClusterFirstWithHostNet",) if host_network \
+        else ("ClusterFirst", "ClusterFirstWithHostNet")
+    if policy in cluster_first:
         dns_config = DNSConfig(
             servers=list(dns.servers),
             searches=[f"{ns}.svc.{dns.domain}", f"svc.{dns.domain}", dns.domain],
@@ -196,7 +202,8 @@ def plan_sandbox_config(pod: Obj, *, log_dir: str, cgroup_parent: str, dns: Clus
         annotations=dict(m.get("annotations") or {}),
         linux=LinuxPodSandboxConfig(
             cgroup_parent=cgroup_parent,
-            share_process_namespace=bool(s.get("shareProcessNamespace"))),
+            share_process_namespace=bool(s.get("shareProcessNamespace")),
+            host_network=host_network, host_netns_path=node_netns_path if host_network else ""),
         host_aliases=aliases, hostname_fqdn=fqdn)
 
 

@@ -140,6 +140,8 @@ def plan_pod_status(pod: Obj, ins: StatusInputs) -> Obj:
     if inits:
         status["initContainerStatuses"] = inits
     ip = sandbox.network.ip if sandbox is not None else ins.old_status.get("podIP", "")
+    if podspec.spec(pod).get("hostNetwork") and sandbox is not None:
+        ip = ins.host_ip  # the node's namespace: the pod's IP is the node's
     if ip:
         status["podIP"] = ip
         status["podIPs"] = [{"ip": ip}] + [{"ip": a} for a in (

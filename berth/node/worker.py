@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from berth.host import netns
 from berth.node import convert, labels, podspec, termination, volumes
 from berth.node.actions import (
     Observed,
@@ -229,9 +230,6 @@ class PodWorker:
         if self.ctx.backoff.in_backoff(key, now):
             return False
         try:
-            if podspec.spec(pod).get("hostNetwork"):
-                raise UnsupportedPod("spec.hostNetwork: pods in the node's network namespace "
-                                  "are not supported by berth yet")
             cms, secrets = await self.ctx.fetch_sources(pod)
             sources = convert.Sources(
                 {n: convert.config_map_data(o) for n, o in cms.items()},
@@ -258,9 +256,11 @@ class PodWorker:
         return True
 
     def sandbox_config(self, pod: Obj) -> Any:
+        node_ns = self.ctx.executor.netns_name
         return convert.plan_sandbox_config(
             pod, log_dir=str(self.ctx.log_dir(pod)), cgroup_parent="",
-            dns=self.ctx.dns)
+            dns=self.ctx.dns, node_name=self.ctx.node_name,
+            node_netns_path=netns.netns_path(node_ns) if node_ns else "")
 
     async def start_container(self, pod: Obj, c: podspec.ContainerSpec,
                               observed: Observed) -> bool:

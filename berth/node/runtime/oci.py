@@ -158,16 +158,10 @@ class OCIRuntimeService:
 
     async def _setup_sandbox(self, record: SandboxRecord, sdir: Path) -> None:
         config = record.config
-        if netns.exists(record.netns_name):
-            raise errors.SandboxSetupError(
-                f"network namespace {record.netns_name} exists: pod uid {config.metadata.uid} "
-                "already has a sandbox; stop it first")
-        record.netns_path = netns.create_netns(record.netns_name)
-        self.state.save_sandbox(record)
-        net = await self.network.setup(record.id, record.netns_path, config)
-        record.ip, record.additional_ips = net.ip, list(net.additional_ips)
-        record.network_ready = True
-        self.state.save_sandbox(record)
+        if config.linux.host_network:  # the node's namespace: nothing to create or wire
+            record.netns_name, record.netns_path = "", config.linux.host_netns_path
+        else:
+            await self._setup_network(record)
         hostname = config.hostname or config.metadata.name
         (sdir / "hostname").write_text(hostname + "\n")
         (sdir / "hosts").write_text(render_hosts(hostname, record.ip, config.host_aliases))
@@ -188,6 +182,19 @@ class OCIRuntimeService:
         self.state.save_sandbox(record)
         await runtime.start(self.rt, record.id)
         record.ready = True
+        self.state.save_sandbox(record)
+
+    async def _setup_network(self, record: SandboxRecord) -> None:
+        config = record.config
+        if netns.exists(record.netns_name):
+            raise errors.SandboxSetupError(
+                f"network namespace {record.netns_name} exists: pod uid {config.metadata.uid} "
+                "already has a sandbox; stop it first")
+        record.netns_path = netns.create_netns(record.netns_name)
+        self.state.save_sandbox(record)
+        net = await self.network.setup(record.id, record.netns_path, config)
+        record.ip, record.additional_ips = net.ip, list(net.additional_ips)
+        record.network_ready = True
         self.state.save_sandbox(record)
 
     def _sandbox(self, sandbox_id: str) -> SandboxRecord:

@@ -57,6 +57,10 @@ class LinuxPodSandboxConfig:
     cgroup_parent: str = ""
     share_process_namespace: bool = False
     sysctls: dict[str, str] = field(default_factory=dict)
+    # CRI's NamespaceOption network=NODE: no netns of its own, no CNI; the pod joins
+    # host_netns_path (the node's network namespace), or the runtime's own when empty
+    host_network: bool = False
+    host_netns_path: str = ""
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,11 @@ def plan_resources(res: LinuxContainerResources) -> dict[str, Any]:
     return out
 
 
+def _network_namespace(netns_path: str) -> list[dict[str, str]]:
+    """Join ``netns_path``; none (runc's own namespace: a hostNetwork pod) when empty."""
+    return [{"type": "network", "path": netns_path}] if netns_path else []
+
+
 def plan_sandbox_spec(config: PodSandboxConfig, rootfs: str, netns_path: str,
                       cgroups_path: str) -> dict[str, Any]:
     """The pause container: holds net (by path), ipc, uts and pid namespaces."""
@@ -215,7 +220,7 @@ def plan_sandbox_spec(config: PodSandboxConfig, rootfs: str, netns_path: str,
         "mounts": _base_mounts()[:2],
         "linux": {
             "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
-                           {"type": "network", "path": netns_path}],
+                           *_network_namespace(netns_path)],
             "cgroupsPath": cgroups_path,
             "sysctl": dict(config.linux.sysctls),
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
@@ -255,7 +260,7 @@ def plan_container_spec(config: ContainerConfig, process: Process, rootfs: str,
     namespaces: list[dict[str, str]] = [
         {"type": "pid", "path": f"{ns}/pid"} if sandbox.share_pid else {"type": "pid"},
         {"type": "ipc", "path": f"{ns}/ipc"}, {"type": "uts", "path": f"{ns}/uts"},
-        {"type": "network", "path": sandbox.netns_path}, {"type": "mount"},
+        *_network_namespace(sandbox.netns_path), {"type": "mount"},
     ]
     mounts = _base_mounts(readonly_sys=not config.security.privileged)
     mounts += [_bind("/dev/shm", sandbox.shm, False),

@@ -10,11 +10,15 @@ import pytest
 
 from berth.api.resources import by_key
 from berth.client import Client
+from berth.host import netns
+from berth.host.cgroups import existing_cgroup_dirs
 from tests.integration.node.conftest import (
     PODS,
     Cluster,
     container,
     container_status,
+    http_get,
+    in_node_netns,
     is_ready,
     open_runtime,
     pod,
@@ -104,18 +108,37 @@ async def test_volumes_env_and_pod_files(cluster: Cluster, api: Client) -> None:
     await wait_gone(api, "vols")
 
 
-async def test_missing_config_map_and_host_network_are_reported(cluster: Cluster,
-                                                                 api: Client) -> None:
+async def test_missing_config_map_is_reported(cluster: Cluster, api: Client) -> None:
     assert PODS is not None
     await api.create(PODS, pod("needs-cm", [container("main", ["true"])], cluster.node,
                                volumes=[{"name": "c", "configMap": {"name": "absent"}}]))
-    await api.create(PODS, pod("hostnet", [container("main", ["true"])], cluster.node,
-                               hostNetwork=True))
-    for name, words in (("needs-cm", 'configmap "absent" not found'),
-                        ("hostnet", "spec.hostNetwork")):
-        got = await wait_for(api, name, lambda p: container_status(p, "main").get(
-            "state", {}).get("waiting", {}).get("reason") == "CreateContainerConfigError")
-        assert words in container_status(got, "main")["state"]["waiting"]["message"]
-        assert got["status"]["phase"] == "Pending"
-        await api.delete(PODS, "default", name)
-        await wait_gone(api, name)
+    got = await wait_for(api, "needs-cm", lambda p: container_status(p, "main").get(
+        "state", {}).get("waiting", {}).get("reason") == "CreateContainerConfigError")
+    assert 'configmap "absent" not found' in \
+        container_status(got, "main")["state"]["waiting"]["message"]
+    assert got["status"]["phase"] == "Pending"
+    await api.delete(PODS, "default", "needs-cm")
+    await wait_gone(api, "needs-cm")
+
+
+async def test_host_network_pod_lives_in_the_node_namespace(cluster: Cluster,
+                                                            api: Client) -> None:
+    """hostNetwork: no netns or IP of its own; it serves on the node's loopback."""
+    assert PODS is not None
+    networks = cluster.root / "cni" / "networks"
+    leases_before = sorted(networks.rglob("10.*"))
+    script = "echo host-$(hostname) > /tmp/index.html; exec httpd -f -p 127.0.0.1:18080 -h /tmp"
+    await api.create(PODS, pod("hostnet", [container("web", ["sh", "-c", script])],
+                               cluster.node, hostNetwork=True))
+    running = await wait_for(api, "hostnet", is_ready)
+    status = running["status"]
+    assert status["podIP"] == status["hostIP"] == "127.0.0.1"
+    uid = running["metadata"]["uid"]
+    assert not netns.exists(f"berth-{cluster.node}-{uid.replace('-', '')[:12]}")
+    # the node namespace's own loopback reaches it (not the root namespace's)
+    body = in_node_netns(cluster, lambda: http_get("127.0.0.1", 18080, "/index.html"))
+    assert body.strip() == f"host-{cluster.node}"
+    assert sorted(networks.rglob("10.*")) == leases_before  # no IP taken from the pod CIDR
+    await api.delete(PODS, "default", "hostnet")
+    await wait_gone(api, "hostnet")
+    assert existing_cgroup_dirs(f"/berth/{cluster.node}/pod{uid}") == []
