@@ -96,7 +96,7 @@ def _state(home: Path, kind: str, network: ClusterNetwork, server: str) -> Clust
                          fabric_server_url=server, kubeconfig=str(home / "kubeconfig"),
                          server_dir=str(home / "server"), kind=kind)
     state.paths = [str(home / "logs"), str(home / "nodes"), str(home / "run"),
-                   str(home / "images")]
+                   str(home / "images"), str(home / machine.CNI_BIN)]
     if kind == "init":
         state.paths += [state.server_dir, state.kubeconfig]
     return state

@@ -97,6 +97,20 @@ def _in_netns(rec: NodeRecord) -> list[str]:
     return ["nsenter", f"--net={netns.netns_path(rec.netns)}"] if rec.netns else []
 
 
+CNI_BIN = "cni-bin"  # under BERTH_HOME: berth's plugins as standalone executables
+
+
+def ensure_cni_bin(home: Path) -> Path:
+    """berth's CNI plugins installed once per cluster: the native thin client when a C
+    compiler is there (~1 ms to reach the node agent's fast path), else wrappers."""
+    from berth.cni.install import install
+
+    bin_dir = home / CNI_BIN
+    if not (bin_dir / "berth-net").exists():
+        install(bin_dir, "auto")
+    return bin_dir
+
+
 def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_dir: Path
                ) -> None:
     """The node's kubeconfig and tokens, then its ``berth node`` process."""
@@ -117,7 +131,7 @@ def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_d
         *_in_netns(rec), BERTH_BIN, "node", "--name", rec.name, "--kubeconfig", str(kubeconfig),
         "--root-dir", str(root), "--run-dir", str(run), "--image-dir", str(image_dir),
         "--cni-conf-dir", str(root / "cni" / "net.d"),
-        "--cni-bin-dir", str(Path(sys.executable).parent), "--cni-bin-dir", "/usr/lib/cni",
+        "--cni-bin-dir", str(ensure_cni_bin(Path(state.home))), "--cni-bin-dir", "/usr/lib/cni",
         "--cni-socket", str(run / "cni.sock"),
         "--node-ip", rec.ip, "--address", rec.ip, "--port", str(NODE_PORT),
         "--api-server-token-file", str(token_file),

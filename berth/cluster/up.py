@@ -109,7 +109,7 @@ def bring_up(opts: UpOptions, home: Path, report: Report) -> ClusterState:
         kubeconfig=str(home / "kubeconfig"), server_dir=str(home / "server"))
     state.paths = [state.server_dir, state.kubeconfig, str(home / "logs"),
                    str(home / "nodes"), str(home / "run"), str(home / "images"),
-                   str(home / "etcd")]
+                   str(home / "etcd"), str(home / machine.CNI_BIN)]
     save_state(state)
     try:
         _steps(state, topo, opts, home, report)
