@@ -7,6 +7,7 @@ timestamps, sinceTime, limitBytes; text/plain, chunked while following) and
 speaking ``v5.channel.k8s.io`` or ``v4.channel.k8s.io`` (channel byte: 0
 stdin, 1 stdout, 2 stderr, 3 status, 4 resize, 255 close).  Every request
 must carry the API server's kubelet-client token; anything else is 401.
+The exec session itself (pipes or a terminal) is ``berth.node.execws``.
 Containers are found through the runtime's labels, so the endpoint answers
 for pods adopted after an agent restart too.
 """
@@ -14,18 +15,24 @@ for pods adopted after an agent restart too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
-import json
 import ssl
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from berth.node import labels
 from berth.node.certs import ensure_serving_cert
 from berth.node.context import NodeContext
+from berth.node.execws import (
+    PROTOCOLS,
+    BadExecRequest,
+    NoStreamingExec,
+    plan_exec,
+    run_session,
+    start_session,
+)
 from berth.node.logs import follow_file, parse_cri_lines, render
 from berth.node.runtime import errors as rterr
 from berth.node.runtime.protocol import (
@@ -37,7 +44,6 @@ from berth.node.runtime.protocol import (
 )
 
 Obj = dict[str, Any]
-PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 CTX_KEY: web.AppKey[NodeContext] = web.AppKey("ctx", NodeContext)
 TOKEN_KEY: web.AppKey[str] = web.AppKey("token", str)
 
@@ -134,67 +140,31 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def _exit_status(code: int) -> bytes:
-    if code == 0:
-        return json.dumps({"metadata": {}, "status": "Success"}).encode()
-    return json.dumps({
-        "metadata": {}, "status": "Failure",
-        "message": f"command terminated with non-zero exit code: exit status {code}",
-        "reason": "NonZeroExitCode",
-        "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}).encode()
-
-
 async def exec_handler(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CTX_KEY]
     m = request.match_info
-    command = request.query.getall("command", [])
-    if not command:
-        return _status(400, "BadRequest", "you must specify at least one command")
+    query = {key: request.query.getall(key) for key in set(request.query.keys())}
     try:
+        wanted = plan_exec(query)
         status = await find_container(ctx, m["ns"], m["pod"], m["container"])
-        exec_stream = getattr(ctx.runtime, "exec_stream", None)
-        if exec_stream is None:
-            return _status(501, "NotImplemented", "this runtime has no streaming exec")
-        proc: asyncio.subprocess.Process = await exec_stream(status.id, command)
+        session = await start_session(ctx.runtime, status.id, wanted)
+    except BadExecRequest as exc:
+        return _status(400, "BadRequest", str(exc))
+    except NoStreamingExec as exc:
+        return _status(501, "NotImplemented", str(exc))
     except rterr.NotFound as exc:
         return _status(404, "NotFound", str(exc))
-    except rterr.RuntimeServiceError as exc:
+    except (rterr.RuntimeServiceError, OSError) as exc:
         return _status(500, "InternalError", str(exc))
     ws = web.WebSocketResponse(protocols=PROTOCOLS)
-    await ws.prepare(request)
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    if not _flag(request, "stdin"):
-        proc.stdin.close()
-
-    async def pump(stream: asyncio.StreamReader, channel: int) -> None:
-        while chunk := await stream.read(65536):
-            await ws.send_bytes(bytes([channel]) + chunk)
-
-    async def read_client() -> None:
-        async for msg in ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
-                continue
-            channel, payload = msg.data[0], msg.data[1:]
-            if channel == 0 and not proc.stdin.is_closing():  # type: ignore[union-attr]
-                proc.stdin.write(payload)  # type: ignore[union-attr]
-                with contextlib.suppress(ConnectionError):
-                    await proc.stdin.drain()  # type: ignore[union-attr]
-            elif channel == 255 and payload[:1] == b"\x00":
-                proc.stdin.close()  # type: ignore[union-attr]
-        if proc.returncode is None:
-            proc.kill()
-
-    reader = asyncio.create_task(read_client())
     try:
-        await asyncio.gather(pump(proc.stdout, 1), pump(proc.stderr, 2))
-        code = await proc.wait()
-        await ws.send_bytes(b"\x03" + _exit_status(code))
-    finally:
-        reader.cancel()
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        await ws.close()
+        await ws.prepare(request)
+    except BaseException:
+        session.kill()
+        await session.wait()
+        session.close()
+        raise
+    await run_session(ws, session)
     return ws
 
 

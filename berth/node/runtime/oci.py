@@ -58,6 +58,7 @@ from berth.node.runtime.spec import (
     render_resolv_conf,
 )
 from berth.node.runtime.state import ContainerRecord, SandboxRecord, StateDir, write_json_atomic
+from berth.node.runtime.ttyexec import DEFAULT_SIZE, TtyProcess, start_tty_process
 
 SHM_SIZE = 64 << 20
 
@@ -491,6 +492,13 @@ class OCIRuntimeService:
     async def exec(self, container_id: str, cmd: list[str], tty: bool = False) -> None:
         raise errors.Unimplemented("streaming exec is not implemented yet; use exec_stream")
 
+    def _check_exec(self, container_id: str, cmd: list[str]) -> None:
+        record = self._container(container_id)
+        if self._container_state(record) != ContainerState.RUNNING:
+            raise errors.NotFound(f"container {record.config.metadata.name!r} is not running")
+        if not cmd:
+            raise errors.InvalidConfig("exec: cmd must not be empty")
+
     async def exec_stream(self, container_id: str, cmd: list[str]
                           ) -> asyncio.subprocess.Process:
         """Start ``cmd`` in the running container with stdin/stdout/stderr pipes (no tty).
@@ -498,14 +506,20 @@ class OCIRuntimeService:
         The streaming Exec of the node endpoint: the caller pumps the pipes and
         waits for the process; its exit status is the command's.
         """
-        record = self._container(container_id)
-        if self._container_state(record) != ContainerState.RUNNING:
-            raise errors.NotFound(f"container {record.config.metadata.name!r} is not running")
-        if not cmd:
-            raise errors.InvalidConfig("exec: cmd must not be empty")
+        self._check_exec(container_id, cmd)
         pipe = asyncio.subprocess.PIPE
         return await asyncio.create_subprocess_exec(
             *self.rt.argv("exec", container_id, *cmd), stdin=pipe, stdout=pipe, stderr=pipe)
+
+    async def exec_tty(self, container_id: str, cmd: list[str],
+                       size: tuple[int, int] = DEFAULT_SIZE) -> TtyProcess:
+        """Start ``cmd`` in the running container on a terminal (``ttyexec``'s docstring).
+
+        ``size`` is (width, height); ``TERM=xterm`` as containerd sets it for a tty.
+        """
+        self._check_exec(container_id, cmd)
+        return await start_tty_process(
+            self.rt.argv("exec", "--tty", "--env", "TERM=xterm", container_id, *cmd), size)
 
     def image_ids_in_use(self) -> frozenset[str]:
         return frozenset(r.image_id for r in self._containers.values())
