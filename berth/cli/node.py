@@ -1,7 +1,7 @@
 """``berth node``: everything one node runs, in one process.
 
 The kubelet role's flags map one to one onto ``berth.node.config.NodeConfig``.
-Beside it, on the same asyncio loop (``berth.node.embed.run_node_with``):
+Beside it, on the same asyncio loop (``berth.node.run.run_node``):
 
 - the CNI fast-path server on ``--cni-socket`` (default RUN_DIR/cni.sock), so
   the plugins exec'd for each sandbox are thin clients of this process;
@@ -111,8 +111,8 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from berth.netagent.errors import NetAgentError
-    from berth.node.embed import run_node_with
     from berth.node.errors import NodeConfigError
+    from berth.node.run import run_node
 
     level = logging.DEBUG if os.environ.get("BERTH_NODE_DEBUG") else \
         logging.INFO if args.verbose else logging.WARNING
@@ -139,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
         if args.proxy == "true" or (args.proxy == "auto" and (args.server or args.kubeconfig)):
             companions.append(("service plane", _service_plane(config)))
         # --- end of the service plane ---
-        asyncio.run(run_node_with(config, cni_socket=socket, companions=companions,
+        asyncio.run(run_node(config, cni_socket=socket, companions=companions,
                                   register_pod_cidr=not agent_runs))
     except (NodeConfigError, NetAgentError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import shutil
 import signal
@@ -518,8 +519,22 @@ class OCIRuntimeService:
         ``size`` is (width, height); ``TERM=xterm`` as containerd sets it for a tty.
         """
         self._check_exec(container_id, cmd)
+        env: list[str] = []
+        for entry in self._tty_env(container_id):
+            env += ["--env", entry]
         return await start_tty_process(
-            self.rt.argv("exec", "--tty", "--env", "TERM=xterm", container_id, *cmd), size)
+            self.rt.argv("exec", "--tty", *env, container_id, *cmd), size)
+
+    def _tty_env(self, container_id: str) -> list[str]:
+        """The container's environment plus ``TERM=xterm`` (crun's --env replaces, runc's adds)."""
+        bundle = self.state.container_dir(container_id) / "bundle" / "config.json"
+        try:
+            env = [str(e) for e in json.loads(bundle.read_text())["process"].get("env", [])]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            env = []
+        if not any(e.startswith("TERM=") for e in env):
+            env.append("TERM=xterm")
+        return env
 
     def image_ids_in_use(self) -> frozenset[str]:
         return frozenset(r.image_id for r in self._containers.values())
