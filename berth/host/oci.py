@@ -8,6 +8,10 @@ never parse stderr.  Containers are created through ``berth-monitor``
 owns and stays behind as the container's keeper, so containers survive the
 death of the process that asked for them.
 
+The node endpoint's streaming exec starts ``<runtime> exec`` here too and gets
+back a live process to pump: ``exec_stream`` on stdin/stdout/stderr pipes,
+``exec_tty`` on a pseudo-terminal (``berth.host.ttyexec.TtyProcess``).
+
 crun 1.8 refuses the hybrid cgroup layout of some hosts; with
 ``hybrid_workaround`` its commands run inside ``unshare -m`` after unmounting
 ``/sys/fs/cgroup/unified`` in that private mount namespace only.
@@ -20,7 +24,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from berth.host.runtime_errors import (
     OCIRuntimeError,
     RuntimeTimeout,
 )
+from berth.host.ttyexec import DEFAULT_SIZE, TtyProcess, start_tty_process
 
 RUNTIMES = ("runc", "crun")
 _NOT_FOUND = ("does not exist", "not found", "no such file or directory")
@@ -221,6 +226,32 @@ async def exec_sync(
     if code != 0 and not out and _looks_like_runtime_error(err):
         raise _translate(command, code, err.decode(errors="replace"))
     return ExecResult(exit_code=code, stdout=out, stderr=err)
+
+
+async def exec_stream(rt: OCIRuntime, container_id: str, argv: Sequence[str]
+                      ) -> asyncio.subprocess.Process:
+    """Start ``argv`` in the container on stdin/stdout/stderr pipes (no terminal).
+
+    The caller pumps the pipes and waits for the process: the exit status of
+    ``<runtime> exec`` is the command's.
+    """
+    pipe = asyncio.subprocess.PIPE
+    return await asyncio.create_subprocess_exec(
+        *rt.argv("exec", container_id, *argv), stdin=pipe, stdout=pipe, stderr=pipe)
+
+
+async def exec_tty(rt: OCIRuntime, container_id: str, argv: Sequence[str], *,
+                   env: Sequence[str] = (), size: tuple[int, int] = DEFAULT_SIZE
+                   ) -> TtyProcess:
+    """Start ``argv`` in the container on a terminal ``size`` (width, height) big.
+
+    ``env`` entries (``KEY=VALUE``) go to ``--env``; the runtime runs in the
+    foreground on a pty of its own (``berth.host.ttyexec``'s docstring).
+    """
+    flags: list[str] = []
+    for entry in env:
+        flags += ["--env", entry]
+    return await start_tty_process(rt.argv("exec", "--tty", *flags, container_id, *argv), size)
 
 
 def _looks_like_runtime_error(err: bytes) -> bool:

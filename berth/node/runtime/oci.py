@@ -11,6 +11,8 @@ records its exit status, so containers outlive this process.  Every step is
 recorded in state files (``state.StateDir``); a new instance over the same
 root lists the same sandboxes and containers.  Creation undoes its finished
 steps when a later one fails, and stop/remove succeed on what is already gone.
+Exec only checks and plans here; ``berth.host.oci`` starts the runtime's
+``exec`` (on pipes, or on a terminal through ``berth.host.ttyexec``).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from berth.node.runtime.spec import (
     render_resolv_conf,
 )
 from berth.node.runtime.state import ContainerRecord, SandboxRecord, StateDir, write_json_atomic
-from berth.node.runtime.ttyexec import DEFAULT_SIZE, TtyProcess, start_tty_process
+from berth.node.runtime.ttyexec import DEFAULT_SIZE, TtyProcess, plan_tty_env
 
 SHM_SIZE = 64 << 20
 
@@ -508,33 +510,25 @@ class OCIRuntimeService:
         waits for the process; its exit status is the command's.
         """
         self._check_exec(container_id, cmd)
-        pipe = asyncio.subprocess.PIPE
-        return await asyncio.create_subprocess_exec(
-            *self.rt.argv("exec", container_id, *cmd), stdin=pipe, stdout=pipe, stderr=pipe)
+        return await runtime.exec_stream(self.rt, container_id, cmd)
 
     async def exec_tty(self, container_id: str, cmd: list[str],
                        size: tuple[int, int] = DEFAULT_SIZE) -> TtyProcess:
-        """Start ``cmd`` in the running container on a terminal (``ttyexec``'s docstring).
+        """Start ``cmd`` in the running container on a terminal (``berth.host.ttyexec``).
 
         ``size`` is (width, height); ``TERM=xterm`` as containerd sets it for a tty.
         """
         self._check_exec(container_id, cmd)
-        env: list[str] = []
-        for entry in self._tty_env(container_id):
-            env += ["--env", entry]
-        return await start_tty_process(
-            self.rt.argv("exec", "--tty", *env, container_id, *cmd), size)
+        env = plan_tty_env(self._process_env(container_id))
+        return await runtime.exec_tty(self.rt, container_id, cmd, env=env, size=size)
 
-    def _tty_env(self, container_id: str) -> list[str]:
-        """The container's environment plus ``TERM=xterm`` (crun's --env replaces, runc's adds)."""
+    def _process_env(self, container_id: str) -> list[str]:
+        """The environment in the container's bundle (empty if it cannot be read)."""
         bundle = self.state.container_dir(container_id) / "bundle" / "config.json"
         try:
-            env = [str(e) for e in json.loads(bundle.read_text())["process"].get("env", [])]
+            return [str(e) for e in json.loads(bundle.read_text())["process"].get("env", [])]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            env = []
-        if not any(e.startswith("TERM=") for e in env):
-            env.append("TERM=xterm")
-        return env
+            return []
 
     def image_ids_in_use(self) -> frozenset[str]:
         return frozenset(r.image_id for r in self._containers.values())

@@ -16,7 +16,7 @@ import pytest
 
 from berth.client import Client, load_config
 from berth.client.http import resource_path, ssl_context
-from berth.node.runtime.ttyexec import TtyProcess, set_window_size, start_tty_process
+from berth.host.ttyexec import TtyProcess, set_window_size, start_tty_process
 from tests.integration.node.conftest import (
     BERTH,
     PODS,

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from berth.cli.exec import NO_TTY_WARNING, plan_tty
+from berth.host.ttyexec import start_tty_process
 from berth.node.execws import BadExecRequest, exit_status, parse_resize, plan_exec
-from berth.node.runtime.ttyexec import start_tty_process
 
 
 def test_plan_exec_reads_command_stdin_and_tty() -> None:
