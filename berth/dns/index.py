@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from berth.api.endpointslices import ipv4, ready_addresses
+
 Obj = dict[str, Any]
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -74,33 +76,15 @@ def reverse_name(ip: str) -> str:
     return ipaddress.ip_address(ip).reverse_pointer
 
 
-def _ipv4(text: object) -> str | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return str(ipaddress.IPv4Address(text))
-    except ValueError:
-        return None
-
-
 def _label(text: object) -> str:
     return str(text or "").lower()
 
 
 def _ready_endpoints(slices: Iterable[Obj], publish_not_ready: bool) -> list[tuple[str, str]]:
     """(ip, hostname) of every ready IPv4 endpoint; hostname defaults to the dashed IP."""
-    out = set()
-    for es in slices:
-        if es.get("addressType", "IPv4") != "IPv4":
-            continue
-        for ep in es.get("endpoints") or []:
-            if not publish_not_ready and (ep.get("conditions") or {}).get("ready") is False:
-                continue
-            for addr in ep.get("addresses") or []:
-                ip = _ipv4(addr)
-                if ip:
-                    out.add((ip, _label(ep.get("hostname")) or ip.replace(".", "-")))
-    return sorted(out)
+    return sorted({(ip, _label(ep.get("hostname")) or ip.replace(".", "-"))
+                   for _, ep, ip in ready_addresses(slices,
+                                                    include_not_ready=publish_not_ready)})
 
 
 def _slice_ports(slices: Iterable[Obj]) -> set[tuple[str, str, int]]:
@@ -120,7 +104,7 @@ def add_service(index: ClusterIndex, svc: Obj, slices: list[Obj]) -> None:
             index.cname[name] = target
             index.add_name(name)
         return
-    cluster_ip = _ipv4(spec.get("clusterIP"))
+    cluster_ip = ipv4(spec.get("clusterIP"))
     if cluster_ip:
         index.add_a(name, cluster_ip)
         index.add_ptr(cluster_ip, name)

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from berth.api.endpointslices import ipv4, ready_addresses
+
 Obj = dict[str, Any]
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 PROTOCOLS = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
@@ -73,15 +75,6 @@ class ProxyState:
     dns: DNSRedirect | None = None
 
 
-def _ipv4(text: object) -> str | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return str(ipaddress.IPv4Address(text))
-    except ValueError:
-        return None
-
-
 def _affinity(spec: Obj) -> int:
     if spec.get("sessionAffinity") != "ClientIP":
         return 0
@@ -94,30 +87,22 @@ def ready_endpoints(slices: Iterable[Obj], port_name: str, protocol: str, node: 
                     local_only: bool = False) -> tuple[Endpoint, ...]:
     """The ready IPv4 backends for the slice port named ``port_name`` (sorted, unique)."""
     found: set[Endpoint] = set()
-    for es in slices:
-        if es.get("addressType", "IPv4") != "IPv4":
-            continue
+    for es, ep, ip in ready_addresses(slices):
         target = next((p.get("port") for p in es.get("ports") or []
                        if (p.get("name") or "") == port_name
                        and p.get("protocol", "TCP") == protocol), None)
         if not isinstance(target, int) or not 0 < target < 65536:
             continue
-        for ep in es.get("endpoints") or []:
-            if (ep.get("conditions") or {}).get("ready") is False:
-                continue
-            if local_only and ep.get("nodeName") != node:
-                continue
-            for addr in ep.get("addresses") or []:
-                ip = _ipv4(addr)
-                if ip:
-                    found.add(Endpoint(ip, target))
+        if local_only and ep.get("nodeName") != node:
+            continue
+        found.add(Endpoint(ip, target))
     return tuple(sorted(found, key=lambda e: (ipaddress.IPv4Address(e.ip), e.port)))
 
 
 def service_ports(service: Obj, slices: Iterable[Obj], node: str) -> list[ServicePort]:
     """The service ports of one Service that the proxy programs (maybe none)."""
     meta, spec = service.get("metadata") or {}, service.get("spec") or {}
-    cluster_ip = _ipv4(spec.get("clusterIP"))
+    cluster_ip = ipv4(spec.get("clusterIP"))
     if spec.get("type") == "ExternalName" or cluster_ip is None:
         return []
     slices = list(slices)

@@ -9,22 +9,8 @@ from typing import Any
 
 import yaml
 
-SEED = """\
-# This is a Comment
-# Below is the structure of writing a yaml file for pods
+from tests.seed import SEED_MANIFEST as SEED
 
-apiVersion: v1
-kind: Pod
-metadata:
-  name: pod_name
-  labels:
-    app: label_tag
-    type: front-end
-spec:
-  container:
-    - name: nginx-container
-      image: nginx
-"""
 FIXED = SEED.replace("pod_name", "pod-name").replace("container:", "containers:")
 
 

@@ -6,25 +6,7 @@ from berth.api.decode import decode_yaml, suggest_field, unknown_fields
 from berth.api.defaults import apply_defaults
 from berth.api.errors import invalid
 from berth.api.validation import validate
-
-# Section 8 of the seed, verbatim (comments included).
-SEED_MANIFEST = """\
-# This is a Comment
-# Below is the structure of writing a yaml file for pods
-
-apiVersion: v1
-kind: Pod
-metadata:
-  name: pod_name
-  labels:
-    app: label_tag
-    type: front-end
-spec:
-  container:
-    - name: nginx-container
-      image: nginx
-
-"""
+from tests.seed import SEED_MANIFEST
 
 
 def test_seed_manifest_unknown_field_with_suggestion() -> None:
@@ -53,3 +35,9 @@ def test_corrected_seed_manifest_is_valid() -> None:
     assert unknown_fields(pod) == []
     apply_defaults(pod)
     assert validate(pod) == []
+
+
+def test_the_demo_shows_the_seed_manifest_verbatim() -> None:
+    from berth.cli.demo_manifests import SEED_MANIFEST as demo_copy
+
+    assert demo_copy.strip() == SEED_MANIFEST.strip()

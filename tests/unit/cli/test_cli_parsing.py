@@ -16,23 +16,7 @@ from berth.cli.main import build_parser, main
 from berth.cli.manifests import load_documents, split_documents
 from berth.cli.output import describe_error
 from berth.cli.server import parse_listen
-
-SEED = """\
-# This is a Comment
-# Below is the structure of writing a yaml file for pods
-
-apiVersion: v1
-kind: Pod
-metadata:
-  name: pod_name
-  labels:
-    app: label_tag
-    type: front-end
-spec:
-  container:
-    - name: nginx-container
-      image: nginx
-"""
+from tests.seed import SEED_MANIFEST as SEED
 
 
 def test_get_flags() -> None:
