@@ -11,13 +11,11 @@ containerd's two DELs: one with the netns and prevResult, one with neither.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,14 +24,13 @@ import pytest
 from berth.cni.install import install
 from berth.cni.server import FastPathServer, decode_request
 from berth.host.netlink import Netlink
-
-from .oci_images import build_pause_archive
+from berth.testing.containerd import PAUSE_IMAGE, Containerd, build_pause_layout, tar_layout
 
 pytestmark = [pytest.mark.root, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("containerd") is None,
                                  reason="containerd is not installed")]
 
-SANDBOX_IMAGE = "berth.local/pause:test"
+PAUSE = Path(__file__).resolve().parents[3] / "berth" / "host" / "bin" / "berth-pause"
 
 
 class RecordingServer(FastPathServer):
@@ -48,32 +45,6 @@ class RecordingServer(FastPathServer):
         return super().handle(data, ns_fd)
 
 
-def config_toml(work: Path, bin_dir: Path, conf_dir: Path) -> str:
-    return f"""version = 2
-root = "{work}/root"
-state = "{work}/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-                    "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "{work}/containerd.sock"
-[ttrpc]
-  address = "{work}/containerd.sock.ttrpc"
-[debug]
-  address = "{work}/debug.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{work}/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{SANDBOX_IMAGE}"
-  restrict_oom_score_adj = true
-  disable_apparmor = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{bin_dir}"
-    conf_dir = "{conf_dir}"
-"""
-
-
 @pytest.fixture
 def work() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="berth-ctrd-"))  # short: unix socket paths
@@ -84,17 +55,9 @@ def work() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def wait_for(path: Path, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"containerd did not start: {log.read_text()[-3000:]}")
-        time.sleep(0.05)
-
-
 def test_containerd_runs_sandboxes_on_berths_plugins(work: Path, node: str) -> None:
-    grpc = pytest.importorskip("grpc")
-    from cri_api.v1 import api_pb2, api_pb2_grpc
+    pytest.importorskip("grpc")
+    from cri_api.v1 import api_pb2
 
     bin_dir, conf_dir = work / "bin", work / "net.d"
     install(bin_dir)
@@ -107,27 +70,17 @@ def test_containerd_runs_sandboxes_on_berths_plugins(work: Path, node: str) -> N
              "ipam": {"type": "berth-host-local", "dataDir": str(work / "ipam"),
                       "ranges": [[{"subnet": "10.244.60.0/24"}]]}},
             {"type": "berth-portmap", "capabilities": {"portMappings": True}}]}))
-    cfg = work / "config.toml"
-    cfg.write_text(config_toml(work, bin_dir, conf_dir))
-    sock = work / "containerd.sock"
-    archive = build_pause_archive(work / "image")
+    build_pause_layout(work / "image", PAUSE)
+    archive = tar_layout(work / "image", work / "pause.tar")
     server = RecordingServer(str(work / "cni.sock"))
     server.start()
-    log = work / "containerd.log"
-    env = {"PATH": os.environ["PATH"], "BERTH_CNI_SOCKET": server.path}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(["nsenter", f"--net={node}", "containerd", "--config", str(cfg)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
-    channel = None
+    ctrd = Containerd(work / "ctrd", node, bin_dir, conf_dir,
+                      env={"BERTH_CNI_SOCKET": server.path})
     sandbox_ids: list[str] = []
     try:
-        wait_for(sock, proc, log)
-        subprocess.run(["ctr", "--address", str(sock), "-n", "k8s.io", "images", "import",
-                        "--base-name", SANDBOX_IMAGE.split(":")[0], "--digests",
-                        "--index-name", SANDBOX_IMAGE, str(archive)],
-                       check=True, capture_output=True)
-        channel = grpc.insecure_channel(f"unix://{sock}")
-        runtime = api_pb2_grpc.RuntimeServiceStub(channel)
+        ctrd.start()
+        ctrd.import_archive(archive, PAUSE_IMAGE)
+        runtime = ctrd.runtime()
         ips: list[str] = []
         for n in range(2):
             cfg_pb = api_pb2.PodSandboxConfig(
@@ -166,20 +119,5 @@ def test_containerd_runs_sandboxes_on_berths_plugins(work: Path, node: str) -> N
         with Netlink.open(node) as nl:
             assert [link.name for link in nl.links() if link.kind == "veth"] == []
     finally:
-        if channel is not None:
-            runtime = api_pb2_grpc.RuntimeServiceStub(channel)
-            for sid in sandbox_ids:
-                for call, req in ((runtime.StopPodSandbox, api_pb2.StopPodSandboxRequest),
-                                  (runtime.RemovePodSandbox, api_pb2.RemovePodSandboxRequest)):
-                    with contextlib.suppress(grpc.RpcError):
-                        call(req(pod_sandbox_id=sid), timeout=60)
-            channel.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        ctrd.stop()  # removes every sandbox it still lists, then stops the daemon
         server.stop()
-
-
