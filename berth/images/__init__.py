@@ -2,6 +2,7 @@
 
 ``ImageStore`` keeps content-addressed blobs and per-image snapshots under a
 root directory; ``busybox.ensure_busybox_image`` provides the built-in image.
+``ImageService`` is the protocol the node uses (``ImageStore`` implements it).
 """
 
 from berth.images.errors import (
@@ -14,6 +15,7 @@ from berth.images.errors import (
 )
 from berth.images.formats import ImageConfig
 from berth.images.names import normalize_name
+from berth.images.service import ImageService
 from berth.images.store import Image, ImageStore
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "ImageFormatError",
     "ImageInUse",
     "ImageNotFound",
+    "ImageService",
     "ImageStore",
     "InvalidReference",
     "normalize_name",

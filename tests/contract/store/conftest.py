@@ -1,8 +1,10 @@
-"""Fixtures for the datastore suite: every test runs against SQLite and a real etcd.
+"""The datastore contract: every test runs against the in-memory fake, SQLite and a real etcd.
 
-``backend`` is parametrized over both; the etcd one shares one single-member
-etcd per session (started on loopback ports, always stopped). Tests isolate
-themselves by using a resource name of their own (``resource`` fixture).
+``backend`` is parametrized over the three; the etcd one shares one
+single-member etcd per session (started on loopback ports, always stopped).
+The memory backend keeps its `MemoryData` across ``open`` calls, so a test
+that reopens the store sees what it wrote, as with the real backends. Tests
+isolate themselves by using a resource name of their own (``resource``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from berth.store import Store, open_store
 from berth.testing.etcd import EtcdCluster
+from berth.testing.fakes.store import MemoryData, MemoryStore
 
 
 @dataclass
@@ -24,8 +27,11 @@ class Backend:
     name: str
     url: str
     data_dir: Path
+    memory: MemoryData | None = None
 
     async def open(self, **options: Any) -> Store:
+        if self.memory is not None:
+            return MemoryStore(self.memory, watch_buffer=options.get("watch_buffer") or 10_000)
         options.setdefault("compaction", None)
         return await open_store(self.url, self.data_dir, **options)
 
@@ -40,8 +46,10 @@ def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdClust
         cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "memory":
+        return Backend("memory", "memory", tmp_path, MemoryData())
     if request.param == "sqlite":
         return Backend("sqlite", "sqlite", tmp_path)
     cluster: EtcdCluster = request.getfixturevalue("etcd_cluster")

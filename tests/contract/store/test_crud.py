@@ -1,4 +1,4 @@
-"""Create, get, update, delete and optimistic concurrency, on both backends."""
+"""Create, get, update, delete and optimistic concurrency, on every backend."""
 
 from __future__ import annotations
 
