@@ -43,14 +43,17 @@ lint: setup
 	$(VENV)/bin/ruff check berth tests bench
 	$(VENV)/bin/mypy
 
-# Fast tier: no root, no real components (fakes only).
+# Test tiers.  Every test is bounded in time: 120 s each, 600 s for tests marked slow
+# (pyproject.toml [tool.pytest.ini_options] and tests/conftest.py).
+# Unit tier: no root, no real components (fakes only); the whole tier stays under 30 s.
 test-unit: setup
-	$(VENV)/bin/pytest -q tests/unit
+	$(VENV)/bin/pytest -q -m 'not root' --timeout=30 tests/unit
 
-# Everything except the slowest end-to-end tests.
+# Everything except the slowest end-to-end tests (marked slow).
 test-fast: setup
 	$(VENV)/bin/pytest -q -m 'not slow'
 
+# Everything (root tier included: real kernel, runc, etcd); under 30 minutes on 2 cores.
 test: setup lint
 	$(VENV)/bin/pytest -q
 
