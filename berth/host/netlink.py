@@ -7,6 +7,7 @@ Methods take and return typed values (``Link``, ``ipaddress`` objects,
 module: errors become ``berth.host.errors`` types carrying the errno.
 Verbs are idempotent where the CNI plugins need them to be: ``ensure_bridge``,
 ``ensure_addr``, ``replace_route``, ``delete_link`` (missing is fine).
+``netlink_api`` holds the value types and the ``NetlinkAPI`` protocol this implements.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import errno
 import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from pyroute2 import IPRoute
@@ -23,36 +23,16 @@ from pyroute2.netlink.exceptions import NetlinkError as _PyNetlinkError
 
 from berth.host import netns
 from berth.host.errors import LinkExists, LinkNotFound, NetlinkError
+from berth.host.netlink_api import IPAddress, IPInterface, IPNetwork, Link, RouteEntry
+
+__all__ = ["IPAddress", "IPInterface", "IPNetwork", "Link", "Netlink", "RouteEntry",
+           "set_forwarding"]
 
 IFF_UP = 0x1
 IFF_PROMISC = 0x100
 IFA_F_NODAD = 0x02
 RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_LINK = 253
-
-IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True)
-class Link:
-    index: int
-    name: str
-    kind: str
-    mac: str
-    mtu: int
-    up: bool
-    promisc: bool
-    master: int | None
-
-
-@dataclass(frozen=True)
-class RouteEntry:
-    dst: IPNetwork
-    gw: IPAddress | None
-    oif: int | None
-
 
 @contextmanager
 def _translate(what: str) -> Iterator[None]:
