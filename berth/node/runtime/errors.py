@@ -12,8 +12,7 @@ becomes ErrImagePull, ``NotFound`` means the object is already gone::
     ├── SandboxSetupError      netns, network hook or pause could not be set up
     ├── CreateContainerError   bundle, rootfs or `runc create` failed
     ├── RunContainerError      `runc start` (or an exec) failed
-    ├── ExecTimeout            an exec ran past its timeout (the process was killed)
-    └── Unimplemented          a CRI call this runtime does not offer yet
+    └── ExecTimeout            an exec ran past its timeout (the process was killed)
 """
 
 from __future__ import annotations
@@ -53,7 +52,3 @@ class RunContainerError(RuntimeServiceError):
 
 class ExecTimeout(RuntimeServiceError):
     """An exec'd command ran past its timeout; it has been killed."""
-
-
-class Unimplemented(RuntimeServiceError):
-    """This runtime does not implement the call yet."""

@@ -13,6 +13,15 @@ root lists the same sandboxes and containers.  Creation undoes its finished
 steps when a later one fails, and stop/remove succeed on what is already gone.
 Exec only checks and plans here; ``berth.host.oci`` starts the runtime's
 ``exec`` (on pipes, or on a terminal through ``berth.host.ttyexec``).
+
+Concurrency: the methods run on the node agent's event loop and never make a
+blocking system call there.  Runtime programs run as asyncio subprocesses
+(``berth.host.oci``); everything else that touches the kernel or the disk
+(state files, /proc, mounts, network namespaces, cgroups) is grouped into a
+few synchronous steps per call, each run with ``asyncio.to_thread``.  Records
+are changed only on the loop; a step gets a JSON snapshot to write.  The
+constructor reads and writes files: on a loop, build the service with
+``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import signal
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from berth.host import cgroups, mounts, netns
 from berth.host import oci as runtime
@@ -33,8 +43,8 @@ from berth.host.errors import HostError
 from berth.host.helpers import ensure_helper
 from berth.host.loopback import set_loopback_up
 from berth.host.runtime_errors import RuntimeTimeout
+from berth.images import Image, ImageStore
 from berth.images import ImageNotFound as StoreImageNotFound
-from berth.images import ImageStore
 from berth.images.errors import ImageError
 from berth.node.runtime import errors
 from berth.node.runtime.protocol import (
@@ -60,7 +70,13 @@ from berth.node.runtime.spec import (
     render_hosts,
     render_resolv_conf,
 )
-from berth.node.runtime.state import ContainerRecord, SandboxRecord, StateDir, write_json_atomic
+from berth.node.runtime.state import (
+    ContainerRecord,
+    SandboxRecord,
+    StateDir,
+    to_jsonable,
+    write_json_atomic,
+)
 from berth.node.runtime.ttyexec import DEFAULT_SIZE, TtyProcess, plan_tty_env
 
 SHM_SIZE = 64 << 20
@@ -71,7 +87,7 @@ class LoopbackOnly:
 
     async def setup(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
                     ) -> PodSandboxNetworkStatus:
-        set_loopback_up(netns_path)
+        await asyncio.to_thread(set_loopback_up, netns_path)
         return PodSandboxNetworkStatus()
 
     async def teardown(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
@@ -140,14 +156,14 @@ class OCIRuntimeService:
                 raise errors.InvalidConfig(f"sandbox config: metadata.{field_name} is required")
         sandbox_id = secrets.token_hex(32)
         sdir = self.state.sandbox_dir(sandbox_id)
-        sdir.mkdir(parents=True)
         netns_name = f"berth-{self.node_name}-{meta.uid.replace('-', '')[:12]}"
         parent = config.linux.cgroup_parent or f"{self.cgroup_root}/pod{meta.uid}"
         record = SandboxRecord(id=sandbox_id, config=config, created_at=time.time_ns(),
                                netns_name=netns_name, cgroup_parent=parent,
                                own_cgroup_parent=not config.linux.cgroup_parent)
+        await asyncio.to_thread(_new_record_dir, sdir, self.state.sandbox_file(sandbox_id),
+                                to_jsonable(record))
         self._sandboxes[sandbox_id] = record
-        self.state.save_sandbox(record)
         try:
             await self._setup_sandbox(record, sdir)
         except BaseException as exc:
@@ -167,39 +183,39 @@ class OCIRuntimeService:
         else:
             await self._setup_network(record)
         hostname = config.hostname or config.metadata.name
-        (sdir / "hostname").write_text(hostname + "\n")
-        (sdir / "hosts").write_text(render_hosts(hostname, record.ip, config.host_aliases))
-        host_resolv = Path("/etc/resolv.conf")
-        (sdir / "resolv.conf").write_text(render_resolv_conf(
-            config.dns_config, host_resolv.read_text() if host_resolv.exists() else ""))
-        mounts.mount_tmpfs(sdir / "shm", size_bytes=SHM_SIZE, mode=0o1777)
-        bundle = sdir / "bundle"
-        bundle.mkdir()
         spec = plan_sandbox_spec(config, str(self._pause_rootfs), record.netns_path,
                                  f"{record.cgroup_parent}/{record.id}")
-        write_json_atomic(bundle / "config.json", spec)
+        await asyncio.to_thread(
+            _write_sandbox_files, sdir, hostname,
+            render_hosts(hostname, record.ip, config.host_aliases), config, spec)
         created = await runtime.create_monitored(
-            self.rt, self.monitor, record.id, bundle, log_path=None,
+            self.rt, self.monitor, record.id, sdir / "bundle", log_path=None,
             exit_path=sdir / "exit.json", pid_path=sdir / "pause.pid")
         record.pause_pid, record.monitor_pid = created.pid, created.monitor_pid
-        record.pause_start_time = runtime.process_start_time(created.pid)
-        self.state.save_sandbox(record)
+        record.pause_start_time = await asyncio.to_thread(runtime.process_start_time,
+                                                          created.pid)
+        await self._save_sandbox(record)
         await runtime.start(self.rt, record.id)
         record.ready = True
-        self.state.save_sandbox(record)
+        await self._save_sandbox(record)
 
     async def _setup_network(self, record: SandboxRecord) -> None:
         config = record.config
-        if netns.exists(record.netns_name):
-            raise errors.SandboxSetupError(
-                f"network namespace {record.netns_name} exists: pod uid {config.metadata.uid} "
-                "already has a sandbox; stop it first")
-        record.netns_path = netns.create_netns(record.netns_name)
-        self.state.save_sandbox(record)
+        record.netns_path = await asyncio.to_thread(_create_netns, record.netns_name,
+                                                    config.metadata.uid)
+        await self._save_sandbox(record)
         net = await self.network.setup(record.id, record.netns_path, config)
         record.ip, record.additional_ips = net.ip, list(net.additional_ips)
         record.network_ready = True
-        self.state.save_sandbox(record)
+        await self._save_sandbox(record)
+
+    async def _save_sandbox(self, record: SandboxRecord) -> None:
+        await asyncio.to_thread(write_json_atomic, self.state.sandbox_file(record.id),
+                                to_jsonable(record))
+
+    async def _save_container(self, record: ContainerRecord) -> None:
+        await asyncio.to_thread(write_json_atomic, self.state.container_file(record.id),
+                                to_jsonable(record))
 
     def _sandbox(self, sandbox_id: str) -> SandboxRecord:
         try:
@@ -207,7 +223,9 @@ class OCIRuntimeService:
         except KeyError:
             raise errors.NotFound(f"pod sandbox {sandbox_id!r} not found") from None
 
-    def _pause_alive(self, record: SandboxRecord) -> bool:
+    @staticmethod
+    def _pause_alive(record: SandboxRecord) -> bool:
+        """Blocking (/proc): call through ``asyncio.to_thread``."""
         return bool(record.pause_pid) and runtime.process_start_time(
             record.pause_pid) == record.pause_start_time
 
@@ -224,11 +242,10 @@ class OCIRuntimeService:
         if record.network_ready:
             await self.network.teardown(record.id, record.netns_path, record.config)
             record.network_ready = False
-        if record.netns_name:
-            netns.delete_netns(record.netns_name)
-        mounts.unmount_all(self.state.sandbox_dir(sandbox_id) / "shm")
         record.ready = False
-        self.state.save_sandbox(record)
+        await asyncio.to_thread(
+            _release_sandbox, record.netns_name, self.state.sandbox_dir(sandbox_id) / "shm",
+            self.state.sandbox_file(sandbox_id), to_jsonable(record))
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
         """Remove the sandbox, its containers, state and cgroups; unknown ids are fine."""
@@ -238,16 +255,16 @@ class OCIRuntimeService:
         record = self._sandboxes[sandbox_id]
         for container in [c for c in self._containers.values() if c.sandbox_id == sandbox_id]:
             await self.remove_container(container.id)
-        if record.own_cgroup_parent:
-            with contextlib.suppress(HostError):
-                cgroups.teardown_cgroup_tree(record.cgroup_parent)
-        shutil.rmtree(self.state.sandbox_dir(sandbox_id), ignore_errors=True)
-        del self._sandboxes[sandbox_id]
+        await asyncio.to_thread(
+            _remove_sandbox_files, record.cgroup_parent if record.own_cgroup_parent else "",
+            self.state.sandbox_dir(sandbox_id))
+        self._sandboxes.pop(sandbox_id, None)
 
     async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
         record = self._sandbox(sandbox_id)
+        state = await asyncio.to_thread(self._sandbox_state, record)
         return PodSandboxStatus(
-            id=record.id, metadata=record.config.metadata, state=self._sandbox_state(record),
+            id=record.id, metadata=record.config.metadata, state=state,
             created_at=record.created_at,
             network=PodSandboxNetworkStatus(ip=record.ip, additional_ips=record.additional_ips),
             netns_path=record.netns_path, pid=record.pause_pid,
@@ -255,21 +272,24 @@ class OCIRuntimeService:
             share_process_namespace=record.config.linux.share_process_namespace)
 
     def _sandbox_state(self, record: SandboxRecord) -> SandboxState:
+        """Blocking (/proc): call through ``asyncio.to_thread``."""
         ready = record.ready and self._pause_alive(record)
         return SandboxState.READY if ready else SandboxState.NOTREADY
+
+    def _sandbox_states(self, records: list[SandboxRecord]) -> list[SandboxState]:
+        return [self._sandbox_state(r) for r in records]
 
     async def list_pod_sandbox(self, filter: PodSandboxFilter | None = None
                                ) -> list[PodSandbox]:
         wanted = filter or PodSandboxFilter()
+        # cheap in-memory filters first: the state costs a /proc read per sandbox, and
+        # every pod worker lists its own sandboxes each tick
+        matches = [r for r in sorted(self._sandboxes.values(), key=lambda r: r.created_at)
+                   if (not wanted.id or r.id.startswith(wanted.id))
+                   and _matches(r.config.labels, wanted.label_selector)]
+        states = await asyncio.to_thread(self._sandbox_states, matches) if matches else []
         found = []
-        for record in sorted(self._sandboxes.values(), key=lambda r: r.created_at):
-            # cheap in-memory filters first: the state costs a /proc read per sandbox, and
-            # every pod worker lists its own sandboxes each tick
-            if wanted.id and not record.id.startswith(wanted.id):
-                continue
-            if not _matches(record.config.labels, wanted.label_selector):
-                continue
-            state = self._sandbox_state(record)
+        for record, state in zip(matches, states, strict=True):
             if wanted.state is not None and state != wanted.state:
                 continue
             found.append(PodSandbox(id=record.id, metadata=record.config.metadata, state=state,
@@ -285,17 +305,16 @@ class OCIRuntimeService:
         what = f"container {config.metadata.name!r}"
         if not config.metadata.name:
             raise errors.InvalidConfig("container config: metadata.name is required")
-        if self._sandbox_state(sandbox) != SandboxState.READY:
+        if await asyncio.to_thread(self._sandbox_state, sandbox) != SandboxState.READY:
             raise errors.SandboxNotReady(f"{what}: pod sandbox {sandbox_id[:12]} is not ready")
         try:
-            image = self.images.get(config.image)
+            image = await asyncio.to_thread(self.images.get, config.image)
         except StoreImageNotFound as exc:
             raise errors.ImageNotFound(f"{what}: {exc}") from exc
         except ImageError as exc:
             raise errors.InvalidConfig(f"{what}: image: {exc}") from exc
         container_id = secrets.token_hex(32)
         cdir = self.state.container_dir(container_id)
-        cdir.mkdir(parents=True)
         log_dir = sandbox_config.log_directory or sandbox.config.log_directory
         log_path = (Path(log_dir) / config.log_path if log_dir and config.log_path
                     else cdir / "container.log")
@@ -304,16 +323,15 @@ class OCIRuntimeService:
             image_name=image.names[0] if image.names else image.id, created_at=time.time_ns(),
             log_path=str(log_path), cgroups_path=f"{sandbox.cgroup_parent}/{container_id}",
             stop_signal=image.config.stop_signal)
+        await asyncio.to_thread(_new_record_dir, cdir, self.state.container_file(container_id),
+                                to_jsonable(record))
         self._containers[container_id] = record
-        self.state.save_container(record)
         try:
-            snapshot = await asyncio.to_thread(self.images.ensure_snapshot, image)
-            etc = snapshot / "etc"
+            snapshot, passwd, group = await asyncio.to_thread(self._snapshot_and_users, image)
             process = plan_process(
                 image.config, config, sandbox.config.hostname or sandbox.config.metadata.name,
-                passwd=_read_text(etc / "passwd"), group=_read_text(etc / "group"))
+                passwd=passwd, group=group)
             rootfs = cdir / "rootfs"
-            mounts.mount_overlay(rootfs, [snapshot], cdir / "upper", cdir / "work")
             sdir = self.state.sandbox_dir(sandbox_id)
             paths = SandboxPaths(
                 pause_pid=sandbox.pause_pid, netns_path=sandbox.netns_path,
@@ -321,13 +339,11 @@ class OCIRuntimeService:
                 resolv_conf=str(sdir / "resolv.conf"), shm=str(sdir / "shm"),
                 share_pid=sandbox.config.linux.share_process_namespace)
             spec = plan_container_spec(config, process, str(rootfs), paths, record.cgroups_path)
-            (cdir / "bundle").mkdir()
-            write_json_atomic(cdir / "bundle" / "config.json", spec)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
+            oom_path = await asyncio.to_thread(_write_container_files, cdir, snapshot, spec,
+                                               log_path, record.cgroups_path)
             created = await runtime.create_monitored(
                 self.rt, self.monitor, container_id, cdir / "bundle", log_path=log_path,
-                exit_path=cdir / "exit.json", pid_path=cdir / "init.pid",
-                oom_path=cgroups.oom_counter_file(record.cgroups_path))
+                exit_path=cdir / "exit.json", pid_path=cdir / "init.pid", oom_path=oom_path)
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 await self.remove_container(container_id)
@@ -337,10 +353,16 @@ class OCIRuntimeService:
                 raise errors.CreateContainerError(f"{what}: {exc}") from exc
             raise
         record.pid, record.monitor_pid = created.pid, created.monitor_pid
-        record.pid_start_time = runtime.process_start_time(created.pid)
-        record.monitor_start_time = runtime.process_start_time(created.monitor_pid)
-        self.state.save_container(record)
+        record.pid_start_time, record.monitor_start_time = await asyncio.to_thread(
+            _start_times, created.pid, created.monitor_pid)
+        await self._save_container(record)
         return container_id
+
+    def _snapshot_and_users(self, image: Image) -> tuple[Path, str, str]:
+        """The image's unpacked rootfs and its /etc/passwd and /etc/group (blocking)."""
+        snapshot = self.images.ensure_snapshot(image)
+        etc = snapshot / "etc"
+        return snapshot, _read_text(etc / "passwd"), _read_text(etc / "group")
 
     def _container(self, container_id: str) -> ContainerRecord:
         try:
@@ -355,17 +377,20 @@ class OCIRuntimeService:
             await runtime.start(self.rt, container_id)
         except HostError as exc:
             record.start_error = str(exc)
-            self.state.save_container(record)
+            await self._save_container(record)
             raise errors.RunContainerError(
                 f"container {record.config.metadata.name!r}: {exc}") from exc
         record.started_at = started_at
-        self.state.save_container(record)
+        await self._save_container(record)
 
-    def _init_alive(self, record: ContainerRecord) -> bool:
+    @staticmethod
+    def _init_alive(record: ContainerRecord) -> bool:
+        """Blocking (/proc): call through ``asyncio.to_thread``."""
         return bool(record.pid) and runtime.process_start_time(
             record.pid) == record.pid_start_time
 
     def _container_state(self, record: ContainerRecord) -> ContainerState:
+        """Blocking (exit file, /proc): call through ``asyncio.to_thread``."""
         if self.state.read_exit(record.id) is not None:
             return ContainerState.EXITED
         if not record.pid:
@@ -376,7 +401,8 @@ class OCIRuntimeService:
 
     async def _wait_gone(self, pid: int, start_time: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while runtime.process_start_time(pid) == start_time and start_time:
+        while start_time and await asyncio.to_thread(
+                runtime.process_start_time, pid) == start_time:
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(0.02)
@@ -384,16 +410,21 @@ class OCIRuntimeService:
 
     async def _wait_exit_file(self, record: ContainerRecord, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self.state.read_exit(record.id) is None and time.monotonic() < deadline:
-            if record.monitor_pid and runtime.process_start_time(
-                    record.monitor_pid) != record.monitor_start_time:
-                return  # the monitor is gone: no exit file will come
+        while time.monotonic() < deadline and not await asyncio.to_thread(
+                self._exit_known, record):
             await asyncio.sleep(0.02)
+
+    def _exit_known(self, record: ContainerRecord) -> bool:
+        """The exit file is there, or the monitor is gone and none will come (blocking)."""
+        if self.state.read_exit(record.id) is not None:
+            return True
+        return bool(record.monitor_pid) and runtime.process_start_time(
+            record.monitor_pid) != record.monitor_start_time
 
     async def stop_container(self, container_id: str, timeout: float) -> None:
         """Stop signal (the image's StopSignal or SIGTERM), SIGKILL after ``timeout`` s."""
         record = self._container(container_id)
-        if not self._init_alive(record):
+        if not await asyncio.to_thread(self._init_alive, record):
             await self._wait_exit_file(record, 1.0)
             return
         if timeout > 0:
@@ -412,25 +443,23 @@ class OCIRuntimeService:
         record = self._containers.get(container_id)
         if record is None:
             return
-        if self._init_alive(record):
+        if await asyncio.to_thread(self._init_alive, record):
             await self.stop_container(container_id, 0)
         await runtime.delete(self.rt, container_id)
-        cdir = self.state.container_dir(container_id)
-        mounts.unmount_all(cdir / "rootfs")
-        shutil.rmtree(cdir, ignore_errors=True)
-        del self._containers[container_id]
+        await asyncio.to_thread(_remove_container_files, self.state.container_dir(container_id))
+        self._containers.pop(container_id, None)
 
     async def list_containers(self, filter: ContainerFilter | None = None) -> list[Container]:
         wanted = filter or ContainerFilter()
+        matches = [r for r in sorted(self._containers.values(), key=lambda r: r.created_at)
+                   if (not wanted.id or r.id.startswith(wanted.id))
+                   and (not wanted.pod_sandbox_id
+                        or r.sandbox_id.startswith(wanted.pod_sandbox_id))
+                   and _matches(r.config.labels, wanted.label_selector)]
+        # exit file + /proc: only for matches, all in one step off the loop
+        states = await asyncio.to_thread(self._container_states, matches) if matches else []
         found = []
-        for record in sorted(self._containers.values(), key=lambda r: r.created_at):
-            if wanted.id and not record.id.startswith(wanted.id):
-                continue
-            if wanted.pod_sandbox_id and not record.sandbox_id.startswith(wanted.pod_sandbox_id):
-                continue
-            if not _matches(record.config.labels, wanted.label_selector):
-                continue
-            state = self._container_state(record)  # exit file + /proc: only for matches
+        for record, state in zip(matches, states, strict=True):
             if wanted.state is not None and state != wanted.state:
                 continue
             found.append(Container(
@@ -440,10 +469,16 @@ class OCIRuntimeService:
                 annotations=dict(record.config.annotations)))
         return found
 
+    def _container_states(self, records: list[ContainerRecord]) -> list[ContainerState]:
+        return [self._container_state(r) for r in records]
+
+    def _state_and_exit(self, record: ContainerRecord
+                        ) -> tuple[ContainerState, dict[str, Any]]:
+        return self._container_state(record), self.state.read_exit(record.id) or {}
+
     async def container_status(self, container_id: str) -> ContainerStatus:
         record = self._container(container_id)
-        state = self._container_state(record)
-        exit_info = self.state.read_exit(container_id) or {}
+        state, exit_info = await asyncio.to_thread(self._state_and_exit, record)
         exit_code, reason, message, finished = 0, "", "", 0
         if state == ContainerState.EXITED:
             exit_code = int(exit_info.get("exitCode", 255))
@@ -468,11 +503,8 @@ class OCIRuntimeService:
     async def exec_sync(self, container_id: str, cmd: list[str], timeout: float = 0
                         ) -> ExecSyncResponse:
         """Run ``cmd`` in the running container; ``timeout`` 0 waits forever."""
+        await self._check_exec(container_id, cmd)
         record = self._container(container_id)
-        if self._container_state(record) != ContainerState.RUNNING:
-            raise errors.NotFound(f"container {record.config.metadata.name!r} is not running")
-        if not cmd:
-            raise errors.InvalidConfig("exec: cmd must not be empty")
         try:
             result = await runtime.exec_sync(self.rt, container_id, cmd,
                                              timeout=timeout or None)
@@ -488,16 +520,14 @@ class OCIRuntimeService:
     async def reopen_container_log(self, container_id: str) -> None:
         """Ask the container's monitor to reopen its log file (after rotation)."""
         record = self._container(container_id)
-        if runtime.process_start_time(record.monitor_pid) != record.monitor_start_time:
+        if await asyncio.to_thread(runtime.process_start_time,
+                                   record.monitor_pid) != record.monitor_start_time:
             raise errors.NotFound(f"container {container_id[:12]} is not running")
         runtime.signal_process(record.monitor_pid, int(signal.SIGUSR1))
 
-    async def exec(self, container_id: str, cmd: list[str], tty: bool = False) -> None:
-        raise errors.Unimplemented("streaming exec is not implemented yet; use exec_stream")
-
-    def _check_exec(self, container_id: str, cmd: list[str]) -> None:
+    async def _check_exec(self, container_id: str, cmd: list[str]) -> None:
         record = self._container(container_id)
-        if self._container_state(record) != ContainerState.RUNNING:
+        if await asyncio.to_thread(self._container_state, record) != ContainerState.RUNNING:
             raise errors.NotFound(f"container {record.config.metadata.name!r} is not running")
         if not cmd:
             raise errors.InvalidConfig("exec: cmd must not be empty")
@@ -509,7 +539,7 @@ class OCIRuntimeService:
         The streaming Exec of the node endpoint: the caller pumps the pipes and
         waits for the process; its exit status is the command's.
         """
-        self._check_exec(container_id, cmd)
+        await self._check_exec(container_id, cmd)
         return await runtime.exec_stream(self.rt, container_id, cmd)
 
     async def exec_tty(self, container_id: str, cmd: list[str],
@@ -518,12 +548,12 @@ class OCIRuntimeService:
 
         ``size`` is (width, height); ``TERM=xterm`` as containerd sets it for a tty.
         """
-        self._check_exec(container_id, cmd)
-        env = plan_tty_env(self._process_env(container_id))
+        await self._check_exec(container_id, cmd)
+        env = plan_tty_env(await asyncio.to_thread(self._process_env, container_id))
         return await runtime.exec_tty(self.rt, container_id, cmd, env=env, size=size)
 
     def _process_env(self, container_id: str) -> list[str]:
-        """The environment in the container's bundle (empty if it cannot be read)."""
+        """The environment in the container's bundle, empty if it cannot be read (blocking)."""
         bundle = self.state.container_dir(container_id) / "bundle" / "config.json"
         try:
             return [str(e) for e in json.loads(bundle.read_text())["process"].get("env", [])]
@@ -534,9 +564,74 @@ class OCIRuntimeService:
         return frozenset(r.image_id for r in self._containers.values())
 
 
+# -- blocking steps: each runs off the event loop, in one asyncio.to_thread call -------------
 def _read_text(path: Path) -> str:
     try:
         return path.read_text()
     except (FileNotFoundError, UnicodeDecodeError):
         return ""
 
+
+def _new_record_dir(directory: Path, record_file: Path, record: object) -> None:
+    """Make a sandbox's or container's state directory and write its first record."""
+    directory.mkdir(parents=True)
+    write_json_atomic(record_file, record)
+
+
+def _create_netns(name: str, pod_uid: str) -> str:
+    if netns.exists(name):
+        raise errors.SandboxSetupError(
+            f"network namespace {name} exists: pod uid {pod_uid} "
+            "already has a sandbox; stop it first")
+    return netns.create_netns(name)
+
+
+def _write_sandbox_files(sdir: Path, hostname: str, hosts: str, config: PodSandboxConfig,
+                         spec: object) -> None:
+    """hostname, hosts, resolv.conf, the /dev/shm tmpfs and the pause bundle."""
+    (sdir / "hostname").write_text(hostname + "\n")
+    (sdir / "hosts").write_text(hosts)
+    host_resolv = Path("/etc/resolv.conf")
+    (sdir / "resolv.conf").write_text(render_resolv_conf(
+        config.dns_config, host_resolv.read_text() if host_resolv.exists() else ""))
+    mounts.mount_tmpfs(sdir / "shm", size_bytes=SHM_SIZE, mode=0o1777)
+    bundle = sdir / "bundle"
+    bundle.mkdir()
+    write_json_atomic(bundle / "config.json", spec)
+
+
+def _release_sandbox(netns_name: str, shm: Path, record_file: Path, record: object) -> None:
+    """Delete the pod's netns (if it has its own), unmount /dev/shm, write the record."""
+    if netns_name:
+        netns.delete_netns(netns_name)
+    mounts.unmount_all(shm)
+    write_json_atomic(record_file, record)
+
+
+def _remove_sandbox_files(own_cgroup_parent: str, sdir: Path) -> None:
+    if own_cgroup_parent:
+        with contextlib.suppress(HostError):
+            cgroups.teardown_cgroup_tree(own_cgroup_parent)
+    shutil.rmtree(sdir, ignore_errors=True)
+
+
+def _write_container_files(cdir: Path, snapshot: Path, spec: object, log_path: Path,
+                           cgroups_path: str) -> Path:
+    """The overlay rootfs, the bundle and the log directory of a new container.
+
+    Returns the file the monitor reads the container's OOM kills from.
+    """
+    mounts.mount_overlay(cdir / "rootfs", [snapshot], cdir / "upper", cdir / "work")
+    (cdir / "bundle").mkdir()
+    write_json_atomic(cdir / "bundle" / "config.json", spec)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return cgroups.oom_counter_file(cgroups_path)
+
+
+def _start_times(*pids: int) -> tuple[int, ...]:
+    return tuple(runtime.process_start_time(pid) for pid in pids)
+
+
+def _remove_container_files(cdir: Path) -> None:
+    mounts.unmount_all(cdir / "rootfs")
+    shutil.rmtree(cdir, ignore_errors=True)

@@ -138,11 +138,17 @@ class StateDir:
     def container_dir(self, container_id: str) -> Path:
         return self.containers / container_id
 
+    def sandbox_file(self, sandbox_id: str) -> Path:
+        return self.sandbox_dir(sandbox_id) / "sandbox.json"
+
+    def container_file(self, container_id: str) -> Path:
+        return self.container_dir(container_id) / "container.json"
+
     def save_sandbox(self, record: SandboxRecord) -> None:
-        write_json_atomic(self.sandbox_dir(record.id) / "sandbox.json", to_jsonable(record))
+        write_json_atomic(self.sandbox_file(record.id), to_jsonable(record))
 
     def save_container(self, record: ContainerRecord) -> None:
-        write_json_atomic(self.container_dir(record.id) / "container.json", to_jsonable(record))
+        write_json_atomic(self.container_file(record.id), to_jsonable(record))
 
     def load_sandboxes(self) -> dict[str, SandboxRecord]:
         return {r.id: r for r in self._load(self.sandboxes, "sandbox.json", SandboxRecord)}
