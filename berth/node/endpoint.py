@@ -109,7 +109,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
         return _status(400, "BadRequest", "tailLines and limitBytes must be integers")
     timestamps, since = _flag(request, "timestamps"), q.get("sinceTime", "")
     path = Path(status.log_path)
-    data = path.read_bytes() if path.exists() else b""
+    data = await asyncio.to_thread(_read_log, path)
     body = render(parse_cri_lines(data), tail=tail, timestamps=timestamps, since=since,
                   limit_bytes=limit)
     if not _flag(request, "follow") or status.state != ContainerState.RUNNING:
@@ -187,3 +187,11 @@ async def start_endpoint(ctx: NodeContext, pki: Path, host: str, port: int, toke
     site = web.TCPSite(runner, host, port, ssl_context=tls)
     await site.start()
     return runner
+
+
+def _read_log(path: Path) -> bytes:
+    """The container's whole CRI log, empty if there is none (blocking)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""

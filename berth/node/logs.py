@@ -54,12 +54,7 @@ async def follow_file(path: Path, offset: int, finished: Callable[[], bool],
     """New complete records of ``path`` after ``offset``, until ``finished()`` and drained."""
     buffer = b""
     while True:
-        try:
-            with path.open("rb") as f:
-                f.seek(offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            chunk = b""
+        chunk = await asyncio.to_thread(_read_from, path, offset)
         offset += len(chunk)
         buffer += chunk
         if b"\n" in buffer:
@@ -69,3 +64,13 @@ async def follow_file(path: Path, offset: int, finished: Callable[[], bool],
             if finished():
                 return
             await asyncio.sleep(poll)
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    """The bytes of ``path`` after ``offset``; nothing if it does not exist (blocking)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(offset)
+            return f.read()
+    except FileNotFoundError:
+        return b""

@@ -87,9 +87,13 @@ class StaticPods:
             found[podspec.meta(pod)["uid"]] = pod
         return found
 
-    def changed_pods(self) -> list[Obj]:
-        """Pods new since the last scan (and records the ones that went away)."""
-        found = self.scan()
+    def changed_pods(self, found: dict[str, Obj] | None = None) -> list[Obj]:
+        """Pods new since the last scan (and records the ones that went away).
+
+        ``found`` is a ``scan()`` result; on an event loop, scan through
+        ``asyncio.to_thread`` (it reads the directory) and pass it here.
+        """
+        found = self.scan() if found is None else found
         new = [p for uid, p in found.items() if uid not in self.pods]
         self._removed |= set(self.pods) - set(found)
         self.pods = found

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+from pathlib import Path
 from typing import Any
 
 from berth.node import labels, podspec, volumes
@@ -61,9 +62,7 @@ async def terminate_pod(ctx: NodeContext, pod: Obj, observed: Observed, *,
             PodSandboxFilter(label_selector={labels.POD_UID: uid})):
         await rt.remove_pod_sandbox(sandbox.id)
     pod_dir = ctx.pod_dir(uid)
-    await asyncio.to_thread(volumes.teardown_volumes, pod_dir)
-    shutil.rmtree(pod_dir, ignore_errors=True)
-    shutil.rmtree(ctx.log_dir(pod), ignore_errors=True)
+    await asyncio.to_thread(_remove_pod_files, pod_dir, ctx.log_dir(pod))
     ctx.backoff.forget_pod(uid)
     if confirm:
         await ctx.delete_pod(pod)
@@ -76,3 +75,10 @@ async def stop_finished_pod(ctx: NodeContext, pod: Obj, observed: Observed) -> N
             await ctx.runtime.stop_container(s.id, SIDECAR_MIN_GRACE)
     if observed.sandbox is not None:
         await ctx.runtime.stop_pod_sandbox(observed.sandbox.id)
+
+
+def _remove_pod_files(pod_dir: Path, log_dir: Path) -> None:
+    """Tear down the pod's volumes, remove its directory and its logs (blocking)."""
+    volumes.teardown_volumes(pod_dir)
+    shutil.rmtree(pod_dir, ignore_errors=True)
+    shutil.rmtree(log_dir, ignore_errors=True)

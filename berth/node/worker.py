@@ -197,12 +197,9 @@ class PodWorker:
             s = found[-1]
             if s.state != ContainerState.RUNNING or not s.log_path:
                 continue
-            path = Path(s.log_path)
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_size > limit:
-                    path.replace(path.with_name(path.name + ".1"))
-                    with contextlib.suppress(rterr.RuntimeServiceError):
-                        await self.ctx.runtime.reopen_container_log(s.id)
+            if await asyncio.to_thread(_rotate_if_larger, Path(s.log_path), limit):
+                with contextlib.suppress(rterr.RuntimeServiceError):
+                    await self.ctx.runtime.reopen_container_log(s.id)
 
     async def apply(self, pod: Obj, observed: Observed, actions: PodActions) -> bool:
         """Carry out one round of actions; False when the pod cannot progress now."""
@@ -237,7 +234,7 @@ class PodWorker:
             await asyncio.to_thread(volumes.setup_volumes, pod, self.ctx.pod_dir(self.uid),
                                     sources, self.ctx.node_name)
             config = self.sandbox_config(pod)
-            self.ctx.log_dir(pod).mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(self.ctx.log_dir(pod).mkdir, parents=True, exist_ok=True)
             await self.ctx.runtime.run_pod_sandbox(config)
         except (NodeError, rterr.RuntimeServiceError, OSError) as exc:
             config_error = isinstance(exc, VolumeError | UnsupportedPod)
@@ -379,3 +376,14 @@ class PodWorker:
         self.probes.stop()
         await termination.terminate_pod(self.ctx, self.pod, await self.observe(),
                                         confirm=self.in_api)
+
+
+def _rotate_if_larger(path: Path, limit: int) -> bool:
+    """Rename ``path`` to ``<path>.1`` if it is larger than ``limit`` bytes (blocking)."""
+    try:
+        if path.stat().st_size <= limit:
+            return False
+        path.replace(path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        return False
+    return True
