@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from berth.api.defaults import apply_defaults
 from berth.client import Client
+from berth.node import podspec
 from berth.node.clock import rfc3339
 from berth.node.context import NodeContext
 from berth.node.network import NetnsExecutor
@@ -63,30 +64,46 @@ class FakeNode:
                                           network=self.network, node_name=node_name)
         self.client = RecordingClient()
         self.client.on_status = self._status_reported
+        (root / "node").mkdir(parents=True, exist_ok=True)
         self.executor = NetnsExecutor(workers=1)
         self.ctx = NodeContext(node_name=node_name, runtime=self.runtime,
                                executor=self.executor, clock=self.clock,
                                root_dir=root / "node", host_ip=HOST_IP,
                                client=cast(Client, self.client))
         self.workers: dict[str, PodWorker] = {}
+        self._foreign: dict[str, PodWorker] = {}
         self._uids = itertools.count(1)
 
-    def run_pod(self, manifest: Obj) -> PodWorker:
-        """Start a worker for ``manifest`` as stored by the API server (defaulted, bound)."""
+    def admit(self, manifest: Obj) -> Obj:
+        """``manifest`` as the API server stores it: defaulted, with a uid, bound here."""
         pod = copy.deepcopy(manifest)
         apply_defaults(pod)
         meta = pod["metadata"]
-        meta.setdefault("uid", f"00000000-0000-4000-8000-{next(self._uids):012d}")
+        n = next(self._uids)  # like real uids, distinct in their first 12 hex digits
+        meta.setdefault("uid", f"{n:08x}-{n:04x}-4000-8000-{n:012x}")
         meta.setdefault("resourceVersion", "1")
         meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
         pod["spec"]["nodeName"] = self.ctx.node_name
+        return pod
+
+    def run_pod(self, manifest: Obj) -> PodWorker:
+        """Start a worker for ``manifest`` as stored by the API server (see ``admit``)."""
+        pod = self.admit(manifest)
         worker = PodWorker(self.ctx, pod)
-        self.workers[meta["name"]] = worker
+        self.workers[pod["metadata"]["name"]] = worker
         worker.start()
         return worker
 
+    def adopt(self, workers: dict[str, PodWorker]) -> None:
+        """Workers started by someone else (a `NodeAgent`, by uid) also get their status back."""
+        self._foreign = workers
+
+    def _worker(self, name: str) -> PodWorker | None:
+        found = [w for w in self._foreign.values() if podspec.meta(w.pod).get("name") == name]
+        return self.workers.get(name) or (found[-1] if found else None)
+
     def _status_reported(self, name: str, status: Obj) -> None:
-        worker = self.workers.get(name)
+        worker = self._worker(name)
         if worker is not None and not worker.done.is_set():
             pod = copy.deepcopy(worker.pod)
             pod["status"] = status
@@ -94,7 +111,8 @@ class FakeNode:
 
     def delete(self, name: str, grace_period: int | None = None) -> PodWorker:
         """A graceful delete through the API: deletionTimestamp and grace period set."""
-        worker = self.workers[name]
+        worker = self._worker(name)
+        assert worker is not None, f"no worker runs pod {name}"
         pod = copy.deepcopy(worker.pod)
         grace = grace_period if grace_period is not None else int(
             pod["spec"].get("terminationGracePeriodSeconds", 30))
@@ -145,6 +163,6 @@ class FakeNode:
         return self.client.reasons()
 
     async def close(self) -> None:
-        for worker in self.workers.values():
+        for worker in [*self.workers.values(), *self._foreign.values()]:
             await worker.cancel()
         self.executor.close()
