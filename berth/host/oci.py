@@ -1,7 +1,8 @@
 """The OCI runtime binary adapter: runc by default, crun selectable.
 
 Every call builds an argv (``OCIRuntime.argv``), runs it as an asyncio
-subprocess and translates the runtime's error text into
+subprocess (file steps through ``asyncio.to_thread``: nothing blocks the
+caller's event loop) and translates the runtime's error text into
 ``berth.host.runtime_errors`` (not found, exists, timeout, failed), so callers
 never parse stderr.  Containers are created through ``berth-monitor``
 (``create_monitored``): the monitor runs ``<runtime> create`` with pipes it
@@ -117,7 +118,7 @@ async def _run(
         out, err = await asyncio.wait_for(asyncio.shield(communicate), timeout)
     except TimeoutError:
         if on_timeout is not None:
-            on_timeout()
+            await asyncio.to_thread(on_timeout)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(communicate), 2.0)
         if proc.returncode is None:
@@ -222,7 +223,7 @@ async def exec_sync(
     try:
         code, out, err = await _run(command, timeout=timeout, on_timeout=kill_process)
     finally:
-        pid_file.unlink(missing_ok=True)
+        await asyncio.to_thread(pid_file.unlink, missing_ok=True)
     if code != 0 and not out and _looks_like_runtime_error(err):
         raise _translate(command, code, err.decode(errors="replace"))
     return ExecResult(exit_code=code, stdout=out, stderr=err)

@@ -152,6 +152,7 @@ def exec_plugin(binary: Path, e: dict[str, str], conf: dict[str, Any]
                           env={**os.environ, **e}, timeout=60, check=False)
 
 
+@pytest.mark.slow  # 200 plugin processes: seconds, more under load; not in the unit tier
 def test_100_concurrent_adds_get_distinct_ips_and_100_dels_free_them(tmp_path: Path) -> None:
     conf = netconf(tmp_path)
 
