@@ -47,7 +47,7 @@ lint: setup
 # (pyproject.toml [tool.pytest.ini_options] and tests/conftest.py).
 # Unit tier: no root, no real components (fakes only); the whole tier stays under 30 s.
 test-unit: setup
-	$(VENV)/bin/pytest -q -m 'not root' --timeout=30 tests/unit
+	$(VENV)/bin/pytest -q -m 'not root and not slow' --timeout=30 tests/unit
 
 # Everything except the slowest end-to-end tests (marked slow).
 test-fast: setup
