@@ -202,8 +202,8 @@ class Client:
                     yield event
         except aiohttp.ClientConnectorError as exc:
             raise ConnectionFailed(self.config.server, str(exc.os_error or exc)) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise ConnectionFailed(self.config.server, str(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:  # dropped mid-stream, disconnected
+            raise ConnectionFailed(self.config.server, str(exc) or type(exc).__name__) from exc
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:

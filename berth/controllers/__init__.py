@@ -8,7 +8,7 @@
   (`endpoints_plan`, pure);
 - `allocators`: Service ClusterIPs and NodePorts, called by the API server's write
   path (`claims` in the store, `ranges` pure);
-- `informer`: the list+watch caches and the reconcile loop they share;
+- `loop`: the reconcile loop they share, over `berth.client.informer` caches;
 - `manager`: starts and stops them; `config`: the address plan; `errors`.
 
 docs/controllers.md describes the behaviour.

@@ -17,8 +17,9 @@ from typing import Any
 from berth.api.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from berth.api.resources import Resource, by_key
 from berth.client import Client
+from berth.client.informer import Informer
 from berth.controllers.daemonset_plan import new_pod, plan_daemonset
-from berth.controllers.informer import Informer, Loop
+from berth.controllers.loop import Loop
 from berth.controllers.objects import is_terminating, record_event
 
 Obj = dict[str, Any]

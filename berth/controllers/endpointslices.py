@@ -29,6 +29,7 @@ from typing import Any
 
 from berth.api.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from berth.client import Client
+from berth.client.informer import Informer, Key, key_of
 from berth.controllers.endpoints_plan import (
     ENDPOINTS_MANAGED_BY,
     ENDPOINTS_MANAGED_BY_LABEL,
@@ -40,7 +41,7 @@ from berth.controllers.endpoints_plan import (
     plan_slices,
     wants_endpoints,
 )
-from berth.controllers.informer import Informer, Key, Loop, key_of
+from berth.controllers.loop import Loop
 
 Obj = dict[str, Any]
 Pair = tuple[str, str, str]  # namespace, label key, label value

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 
 from berth.api.resources import by_key
 from berth.client import Client, ClusterConfig
+from berth.client.informer import Informer
+from berth.client.retry import retry_forever
 from berth.controllers.allocators import configure, repair_claims
 from berth.controllers.bootstrap import ensure_builtin_services
 from berth.controllers.config import ControllerConfig
 from berth.controllers.daemonset import DaemonSetController
 from berth.controllers.endpointslices import EndpointSliceController
-from berth.controllers.informer import Informer, Loop
+from berth.controllers.loop import Loop
 from berth.controllers.nodeipam import NodeIPAM
 from berth.controllers.scheduler import Scheduler
 from berth.store.base import Store
@@ -95,7 +97,8 @@ async def start_controllers(client: Client, config: ControllerConfig, *,
             inf["endpoints"]).loop
     manager = ControllerManager(client, inf, loops)
     for name, informer in inf.items():
-        manager.tasks.append(asyncio.create_task(informer.run(), name=f"informer-{name}"))
+        manager.tasks.append(asyncio.create_task(
+            retry_forever(f"informer {name}", informer.run, logger=log), name=f"informer-{name}"))
     for name, loop in loops.items():
         manager.tasks.append(asyncio.create_task(loop.run(), name=f"controller-{name}"))
     return manager

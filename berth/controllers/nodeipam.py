@@ -18,9 +18,10 @@ from typing import Any
 from berth.api.errors import Conflict, Invalid, NotFound
 from berth.api.resources import Resource, by_key
 from berth.client import Client
+from berth.client.informer import Informer
 from berth.controllers.cidrs import plan_node_cidrs, subnet_count
 from berth.controllers.config import ControllerConfig
-from berth.controllers.informer import Informer, Loop
+from berth.controllers.loop import Loop
 from berth.controllers.objects import condition, new_condition, now_text, record_event
 
 Obj = dict[str, Any]

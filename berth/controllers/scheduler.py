@@ -1,6 +1,6 @@
 """The scheduler: binds every pending pod, as a unit, to one node.
 
-Each pass (see `informer.Loop`) takes the pods and nodes from the caches, adds
+Each pass (see `loop.Loop`) takes the pods and nodes from the caches, adds
 up what the bound pods already take from each node, and walks the pending pods
 oldest first: `scheduling.choose_node` picks a node, the pod is bound through
 `pods/{name}/binding` and its PodScheduled condition set to True (plus a
@@ -19,7 +19,8 @@ from typing import Any
 from berth.api.errors import Conflict, NotFound
 from berth.api.resources import Resource, by_key
 from berth.client import Client, resource_path
-from berth.controllers.informer import Informer, Loop
+from berth.client.informer import Informer
+from berth.controllers.loop import Loop
 from berth.controllers.objects import (
     condition_changed,
     is_terminal_pod,

@@ -8,7 +8,7 @@ parsed and answered by the pure ``respond``; a UDP answer larger than the
 client's limit (512 bytes, or its EDNS size) is sent truncated (TC) so the
 client retries over TCP.  ``run`` binds, then follows a snapshot source (any
 object with ``snapshots()`` yielding ``(services, endpointslices)``, e.g.
-``berth.proxy.ServiceWatch``, which the node agent shares with the proxy).
+``berth.proxy.ServiceWatch``, two informers the node process shares with the proxy).
 """
 
 from __future__ import annotations

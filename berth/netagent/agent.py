@@ -7,14 +7,17 @@
 2. ``setup_local`` (forwarding, the VXLAN device) and publish the node's
    ``berth.dev/`` annotations (backend, public IP, VTEP MAC) for its peers;
 3. write the subnet file and the CNI conflist;
-4. run two tasks: a watch that keeps a cache of all Nodes and pokes the
-   reconciler, and the reconciler, which on a poke or every
-   ``resync_seconds`` (re-listing first) plans desired vs actual and applies
-   the diff, then reports ``NetworkUnavailable=False`` on the Node.
+4. run two tasks: an informer (``berth.client.informer``) that keeps a cache
+   of all Nodes, lists them afresh every ``resync_seconds`` and pokes the
+   reconciler; and the reconciler, which once the first list arrived, on a
+   poke or at least every ``resync_seconds`` plans desired vs actual and
+   applies the diff (which also repairs what someone removed), then reports
+   ``NetworkUnavailable=False`` on the Node.
 
 Kernel calls are blocking; they run one at a time on the agent's own thread.  A
 failed apply is logged and retried at the next poke or resync; nothing is
-ever flushed, so restarting the agent does not disturb traffic.
+ever flushed, so restarting the agent does not disturb traffic.  Both tasks
+run under ``retry_forever``: a failure is logged and retried after a back-off.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from berth.api.errors import APIError, Gone, NotFound
+from berth.api.errors import APIError, NotFound
 from berth.api.resources import by_key
 from berth.client import Client, ClientError
+from berth.client.informer import Informer
+from berth.client.retry import retry_forever
 from berth.host.fabric import Fabric
 from berth.netagent import apply, files
 from berth.netagent.config import AgentConfig
@@ -63,12 +68,13 @@ class NetworkAgent:
                  wall_clock: Callable[[], float] = time.time) -> None:
         assert NODES is not None
         self.config, self.client, self.wall_clock = config, client, wall_clock
-        self.nodes: dict[str, Obj] = {}
+        self.nodes = Informer(client, NODES, resync=config.resync_seconds, watch_seconds=300)
         self.subnet: ipaddress.IPv4Network | None = None
         self.links: apply.LocalLinks | None = None
         self.last_changes: Changes | None = None
         self.reconciled = asyncio.Event()  # set after each successful reconcile
         self._poke = asyncio.Event()
+        self.nodes.subscribe(self._poke.set)
         # pyroute2 sockets belong to the thread that made them: one thread does all kernel I/O.
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"berth-netagent-{config.node_name}")
@@ -87,25 +93,15 @@ class NetworkAgent:
                                               self.subnet)
             await self.publish()
             self.write_files()
-            await asyncio.gather(self._forever(self.watch_nodes, "node watch"),
-                                 self._forever(self.reconcile_loop, "reconcile"))
+            expected = (APIError, ClientError, NetAgentError)
+            await asyncio.gather(
+                retry_forever("node watch", self.nodes.run, expected=expected, logger=log),
+                retry_forever("reconcile", self.reconcile_loop, expected=expected, logger=log))
         finally:
             fab, self._fab = self._fab, None
             if fab is not None:
                 await asyncio.shield(self._blocking(fab.close))
             self._thread.shutdown(wait=False)
-
-    async def _forever(self, fn: Callable[[], Any], what: str) -> None:
-        while True:
-            try:
-                await fn()
-            except asyncio.CancelledError:
-                raise
-            except (APIError, ClientError, NetAgentError) as exc:
-                log.warning("%s: %s; retrying in 1 s", what, exc)
-            except Exception:
-                log.exception("%s failed; retrying in 1 s", what)
-            await asyncio.sleep(1.0)
 
     async def wait_subnet(self) -> ipaddress.IPv4Network:
         assert NODES is not None
@@ -135,45 +131,18 @@ class NetworkAgent:
                 cfg.cluster, str(self.subnet), cfg.subnet_file, cfg.cni_data_dir, cfg.cni_plugin,
                 cfg.cni_socket))
 
-    # -- watch -----------------------------------------------------------------------------
-    async def relist(self) -> str:
-        assert NODES is not None
-        listed = await self.client.list(NODES)
-        self.nodes = {n["metadata"]["name"]: n for n in listed.get("items") or []}
-        self._poke.set()
-        return str((listed.get("metadata") or {}).get("resourceVersion") or "")
-
-    async def watch_nodes(self) -> None:
-        assert NODES is not None
-        rv = await self.relist()
-        try:
-            async for event in self.client.watch(NODES, resource_version=rv,
-                                                 timeout_seconds=300):
-                obj = event.get("object") or {}
-                name = (obj.get("metadata") or {}).get("name")
-                if not name:
-                    continue
-                if event.get("type") == "DELETED":
-                    self.nodes.pop(name, None)
-                else:
-                    self.nodes[name] = obj
-                self._poke.set()
-        except Gone:
-            return  # re-list on the next round
-
     # -- reconcile -------------------------------------------------------------------------
     async def reconcile_loop(self) -> None:
+        await self.nodes.synced.wait()  # never plan from an empty view: it would drop every route
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.config.resync_seconds)
-            if not self._poke.is_set():
-                await self.relist()  # periodic resync: also repairs what someone removed
             self._poke.clear()
             await self.reconcile_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), self.config.resync_seconds)
 
     async def reconcile_once(self) -> Changes:
         assert self._fab is not None and self.links is not None and self.subnet is not None
-        peers = [p for p in map(peer_from_node, self.nodes.values()) if p is not None]
+        peers = [p for p in map(peer_from_node, self.nodes.items()) if p is not None]
         local = apply.local_for(self.config, self.subnet, self.links)
         desired = plan_desired(local, peers)
         actual = await self._blocking(apply.observe, self._fab, self.links)
@@ -189,7 +158,7 @@ class NetworkAgent:
     async def report(self) -> None:
         """NetworkUnavailable=False on the Node (strategic merge keeps other conditions)."""
         assert NODES is not None
-        own = self.nodes.get(self.config.node_name) or {}
+        own = self.nodes.get("", self.config.node_name) or {}
         conds = (own.get("status") or {}).get("conditions") or []
         if self._reported and any(c.get("type") == "NetworkUnavailable" for c in conds):
             return

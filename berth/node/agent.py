@@ -3,11 +3,12 @@
 ``NodeAgent.run`` registers the Node (created, or its status refreshed),
 then runs side by side: the heartbeat (the node's Lease in
 ``kube-node-lease`` renewed, Node status conditions refreshed), the pod
-watch (list + watch of ``spec.nodeName=<name>`` from the list's
-resourceVersion, re-listed after 410 Gone or a broken stream), static pods
+watch (a ``berth.client.informer.Informer`` of ``spec.nodeName=<name>``: a
+fresh list reconciles the workers, each event is dispatched in order), static pods
 from ``--pod-manifest-path``, and the 1 s tick that wakes every pod worker
 and does housekeeping (sandboxes whose pod no worker owns - deleted while
-the agent was down - are removed).  One ``PodWorker`` per pod UID.  On
+the agent was down - are removed), each kept running by ``retry_forever``.
+One ``PodWorker`` per pod UID.  On
 cancellation the agent stops its own tasks and leaves the pods running: a
 new agent over the same root adopts them from the runtime's labels.
 """
@@ -19,9 +20,11 @@ import contextlib
 import logging
 from typing import Any
 
-from berth.api.errors import AlreadyExists, APIError, Gone, NotFound
+from berth.api.errors import AlreadyExists, APIError, NotFound
 from berth.api.resources import by_key
 from berth.client import Client, ClientError
+from berth.client.informer import LISTED, Informer
+from berth.client.retry import retry_forever
 from berth.node import labels, podspec
 from berth.node.context import PODS, NodeContext
 from berth.node.nodestatus import NodeFacts, gather_facts, plan_lease, plan_node
@@ -47,6 +50,12 @@ class NodeAgent:
         self.facts: NodeFacts = gather_facts(ctx.root_dir)
         self.node_uid = ""
         self.synced = asyncio.Event()
+        self.pods: Informer | None = None
+        if ctx.client is not None:
+            assert PODS is not None
+            self.pods = Informer(ctx.client, PODS, watch_seconds=600,
+                                 field_selector=f"spec.nodeName={ctx.node_name}")
+            self.pods.subscribe_events(self._pod_event)
 
     @property
     def client(self) -> Client:
@@ -58,28 +67,16 @@ class NodeAgent:
         tasks = []
         if self.ctx.client is not None:
             await self.register_until_done()
-            tasks += [self._forever(self.heartbeat, "heartbeat"),
-                      self._forever(self.watch_pods, "pod watch")]
+            tasks += [retry_forever("heartbeat", self.heartbeat, logger=log),
+                      retry_forever("pod watch", self.watch_pods, logger=log)]
         else:
             self.synced.set()
-        tasks.append(self._forever(self.tick, "sync loop"))
+        tasks.append(retry_forever("sync loop", self.tick, logger=log))
         try:
             await asyncio.gather(*tasks)
         finally:
             for worker in list(self.workers.values()):
                 await worker.cancel()
-
-    async def _forever(self, fn: Any, what: str) -> None:
-        while True:
-            try:
-                await fn()
-            except asyncio.CancelledError:
-                raise
-            except (APIError, ClientError) as exc:
-                log.warning("%s: %s; retrying in 1 s", what, exc)
-            except Exception:
-                log.exception("%s failed; retrying in 1 s", what)
-            await asyncio.sleep(1.0)
 
     # -- node and lease ----------------------------------------------------------------------
     def node_object(self, old_conditions: list[Obj] | None = None) -> Obj:
@@ -138,29 +135,21 @@ class NodeAgent:
 
     # -- pods ------------------------------------------------------------------------------
     async def watch_pods(self) -> None:
-        assert PODS is not None
-        selector = f"spec.nodeName={self.ctx.node_name}"
-        listed = await self.client.list(PODS, None, field_selector=selector)
-        pods = listed.get("items") or []
-        self.reconcile(pods)
-        self.synced.set()
-        rv = (listed.get("metadata") or {}).get("resourceVersion")
-        while True:
-            try:
-                async for event in self.client.watch(PODS, None, resource_version=rv,
-                                                     field_selector=selector,
-                                                     timeout_seconds=600):
-                    obj = event.get("object") or {}
-                    rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
-                    if event.get("type") == "DELETED":
-                        await self.forget(obj)
-                    elif event.get("type") in ("ADDED", "MODIFIED"):
-                        await self.dispatch(obj)
-            except Gone:
-                return  # re-list
-            except ClientError as exc:
-                log.warning("pod watch: %s; re-listing", exc)
-                return
+        """List and watch this node's pods until cancelled (``_pod_event`` handles each)."""
+        assert self.pods is not None, "no API client: static pods only"
+        await self.pods.run()
+
+    async def _pod_event(self, kind: str, pod: Obj | None) -> None:
+        if kind == LISTED:
+            assert self.pods is not None
+            self.reconcile(self.pods.items())
+            self.synced.set()
+        elif pod is None:
+            return
+        elif kind == "DELETED":
+            await self.forget(pod)
+        else:
+            await self.dispatch(pod)
 
     def reconcile(self, pods: list[Obj]) -> None:
         """A fresh list: dispatch every pod, remove workers whose pod is gone."""
@@ -206,7 +195,7 @@ class NodeAgent:
     async def tick(self) -> None:
         while True:
             if self.static is not None:
-                for pod in self.static.changed_pods():
+                for pod in self.static.changed_pods(await asyncio.to_thread(self.static.scan)):
                     self._dispatch(pod)
                 for uid in self.static.removed_uids():
                     if uid in self.workers:

@@ -1,12 +1,15 @@
 """The agent's pod watch: list, watch from the list's resourceVersion, re-list on 410 Gone.
 
-A small fake API client stands in for the server here; the real server path
-is covered by tests/integration/node.
+A small fake API client stands in for the server here (each list waits for the
+test to hand it an answer, so the test sees the agent between two lists); the
+real server path is covered by tests/integration/node.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +28,16 @@ def a_pod(name: str, uid: str, rv: str, **meta: Any) -> Obj:
 
 
 class FakeClient:
-    def __init__(self, lists: list[Obj], events: list[list[Obj]]) -> None:
-        self.lists, self.events = lists, events
+    def __init__(self, events: list[list[Obj]]) -> None:
+        self.lists: asyncio.Queue[Obj] = asyncio.Queue()
+        self.events = events
         self.watched: list[tuple[str | None, str | None]] = []
         self.listed: list[str | None] = []
 
     async def list(self, resource: Any, namespace: Any = None, *, field_selector: str = "",
                    **_: Any) -> Obj:
         self.listed.append(field_selector)
-        return self.lists.pop(0)
+        return await self.lists.get()
 
     async def watch(self, resource: Any, namespace: Any = None, *,
                     resource_version: str | None = None, field_selector: str | None = None,
@@ -44,10 +48,14 @@ class FakeClient:
         raise Gone("too old resource version")
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 async def test_list_then_watch_from_its_version_and_relist_after_gone(tmp_path: Path) -> None:
     client = FakeClient(
-        lists=[{"metadata": {"resourceVersion": "5"}, "items": [a_pod("a", "ua", "4")]},
-               {"metadata": {"resourceVersion": "9"}, "items": [a_pod("b", "ub", "8")]}],
         events=[[{"type": "ADDED", "object": a_pod("b", "ub", "6")},
                  {"type": "DELETED", "object": a_pod("a", "ua", "7")},
                  {"type": "ADDED", "object": a_pod(
@@ -65,12 +73,22 @@ async def test_list_then_watch_from_its_version_and_relist_after_gone(tmp_path: 
         forgotten.append(pod["metadata"]["name"])
 
     agent.forget = forget  # type: ignore[method-assign]
-    await agent.watch_pods()  # returns after the 410: the caller lists again
-    assert client.watched == [("5", "spec.nodeName=n1")]
-    assert seen == ["a", "b"] and forgotten == ["a"]  # mirror pods are not run
-    assert agent.synced.is_set()
-    await agent.watch_pods()
-    assert client.listed == ["spec.nodeName=n1"] * 2
-    assert client.watched[1] == ("9", "spec.nodeName=n1")
-    assert seen == ["a", "b", "b"]
-    ctx.executor.close()
+    client.lists.put_nowait({"metadata": {"resourceVersion": "5"},
+                             "items": [a_pod("a", "ua", "4")]})
+    task = asyncio.create_task(agent.watch_pods())
+    try:
+        await until(lambda: len(client.listed) == 2)  # after the 410 the agent lists again
+        assert client.watched == [("5", "spec.nodeName=n1")]
+        assert seen == ["a", "b"] and forgotten == ["a"]  # mirror pods are not run
+        assert agent.synced.is_set()
+        client.lists.put_nowait({"metadata": {"resourceVersion": "9"},
+                                 "items": [a_pod("b", "ub", "8")]})
+        await until(lambda: len(client.watched) == 2)
+        assert client.listed == ["spec.nodeName=n1"] * 2
+        assert client.watched[1] == ("9", "spec.nodeName=n1")
+        assert seen == ["a", "b", "b"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        ctx.executor.close()
