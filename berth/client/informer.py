@@ -171,10 +171,6 @@ class Informer:
             elif failure is not None:
                 await self._pause(f"watch failed: {failure}")
 
-    async def relist(self) -> None:
-        """List once now: replace the cache and tell the subscribers."""
-        await self._install(await self._list())
-
     async def _list(self) -> Obj:
         return await self.client.list(self.resource, self.namespace,
                                       label_selector=self.label_selector,
