@@ -27,7 +27,7 @@ from tests.integration.node.conftest import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.root]
+pytestmark = [pytest.mark.root, pytest.mark.slow]  # a whole cluster, kubectl, real terminals
 POD = "tty"
 
 
