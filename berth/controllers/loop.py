@@ -47,8 +47,11 @@ class Loop:
             await informer.synced.wait()
         self._dirty.set()
         while True:
+            # not asyncio.wait_for: on Python 3.11 it swallows a cancel that arrives just
+            # after the event was set, and the loop would outlive its manager's stop()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), self._resync)
+                async with asyncio.timeout(self._resync):
+                    await self._dirty.wait()
             await asyncio.sleep(self._debounce)
             self._dirty.clear()
             try:

@@ -111,8 +111,9 @@ class PodWorker:
     async def run(self) -> None:
         self._wake.set()
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FAST_TICK if self._fast else TICK)
+            with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancel
+                async with asyncio.timeout(FAST_TICK if self._fast else TICK):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 if self.kill_requested:

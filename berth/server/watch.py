@@ -97,8 +97,9 @@ async def watch(request: web.Request, st: ServerState, target: Target, output: O
             now = time.monotonic()
             if now >= deadline or st.closing:
                 break
-            try:
-                item = await asyncio.wait_for(queue.get(), min(TICK, deadline - now))
+            try:  # not wait_for: on 3.11 it can swallow a cancel when an item just arrived
+                async with asyncio.timeout(min(TICK, deadline - now)):
+                    item = await queue.get()
             except TimeoutError:
                 if request.transport is None or request.transport.is_closing():
                     break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Cluster = Any
@@ -23,6 +24,14 @@ def endpoint_states(slices: list[Obj]) -> dict[str, tuple[bool, bool, bool]]:
     return out
 
 
+def bound_to(cluster: Cluster, name: str, node: str) -> Callable[[], Awaitable[None]]:
+    """A check that pod `name` is bound to `node` (a node agent runs only bound pods)."""
+    async def check() -> None:
+        pod = await cluster.get(cluster.PODS, "default", name)
+        assert pod["spec"].get("nodeName") == node
+    return check
+
+
 async def test_slices_follow_pods_and_readiness(cluster: Cluster) -> None:
     svc = await cluster.client.create(cluster.SERVICES, {
         "apiVersion": "v1", "kind": "Service",
@@ -32,6 +41,7 @@ async def test_slices_follow_pods_and_readiness(cluster: Cluster) -> None:
     await cluster.add_node("n1")
     for name, ip in (("a", "10.244.0.2"), ("b", "10.244.0.3")):
         await cluster.add_pod(name, labels={"app": "web"}, ports=WEB_PORTS)
+        await cluster.eventually(bound_to(cluster, name, "n1"))
         await cluster.run_pod("default", name, ip, ready=(name == "a"))
     await cluster.add_pod("unrelated", labels={"app": "db"})
     await cluster.run_pod("default", "unrelated", "10.244.0.9")
