@@ -31,6 +31,7 @@ from berth.api.errors import (
     internal_error,
 )
 from berth.server import deletes, discovery, nodeproxy, openapi, reads, writes
+from berth.server.admission import Admission
 from berth.server.auth import Authenticator, UserInfo
 from berth.server.negotiate import choose_output, list_options
 from berth.server.paths import Target, not_found_path, parse_target
@@ -201,11 +202,16 @@ async def _stop_background(app: web.Application) -> None:
         await st.node_session.close()
 
 
-def create_app(store: Store, authenticator: Authenticator, *,
+def create_app(store: Store, authenticator: Authenticator, *, admission: Admission,
                node_client: NodeClient | None = None, max_body_bytes: int = 3 * 1024 * 1024,
                server_address: str = "127.0.0.1:6443") -> web.Application:
-    """The API server as an aiohttp application (run it with any aiohttp runner)."""
-    state = ServerState(store=store, authenticator=authenticator,
+    """The API server as an aiohttp application (run it with any aiohttp runner).
+
+    `admission` is this server's (`berth.server.admission`), built on `store`.
+    """
+    if admission.store is not store:
+        raise ValueError("create_app: admission must be built on the server's store")
+    state = ServerState(store=store, admission=admission, authenticator=authenticator,
                         node_client=node_client or NodeClient(),
                         max_body_bytes=max_body_bytes, server_address=server_address)
     app = web.Application(middlewares=[error_middleware, auth_middleware],

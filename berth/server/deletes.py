@@ -20,7 +20,6 @@ from aiohttp import web
 
 from berth.api.errors import APIError, Conflict, Forbidden, NotFound
 from berth.api.resources import RESOURCES, Resource
-from berth.controllers import allocators
 from berth.server import bodies
 from berth.server.negotiate import DeleteOptions, ListOptions, Output, delete_options
 from berth.server.paths import Target
@@ -59,8 +58,7 @@ async def delete_object(st: ServerState, res: Resource, namespace: str, name: st
             if plan.action == "delete":
                 rv = (obj.get("metadata") or {}).get("resourceVersion")
                 gone = await st.store.delete(res.key, namespace, name, resource_version=rv)
-                if res.key == "services":  # berth.controllers hook: give back IP/ports
-                    await allocators.release_service(st.store, gone)
+                await st.admission.removed(res.key, gone)  # give back IP/ports
                 return gone
             return await st.store.update(res.key, plan.obj)
         except Conflict:

@@ -1,8 +1,10 @@
-"""What every handler shares: the store, the authenticator, a clock, small caches.
+"""What every handler shares: the store, admission, the authenticator, a clock, caches.
 
 `ServerState` is built once by `create_app` and stored in the aiohttp application
 under `STATE`. Keeping it one explicit object (not module globals) lets tests
-build several servers in one process and inject a clock.
+build several servers in one process and inject a clock; each server's admission
+(`berth.server.admission`: Service IP and NodePort allocation) is its own, on its
+own store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from berth.api.errors import Forbidden, NotFound
+from berth.server.admission import Admission
 from berth.server.auth import Authenticator
 from berth.store.base import Store
 
@@ -42,6 +45,7 @@ class NodeClient:
 @dataclass
 class ServerState:
     store: Store
+    admission: Admission  # the write path's hooks on `store` (Service IPs and NodePorts)
     authenticator: Authenticator
     node_client: NodeClient = field(default_factory=NodeClient)
     max_body_bytes: int = 3 * 1024 * 1024

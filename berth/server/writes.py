@@ -23,7 +23,6 @@ from berth.api.defaults import apply_defaults
 from berth.api.errors import AlreadyExists, BadRequest, Conflict, NotFound, conflict, invalid
 from berth.api.resources import Resource, by_plural
 from berth.api.validation import validate
-from berth.controllers import allocators
 from berth.server import bodies
 from berth.server.negotiate import (
     JSON_PATCH,
@@ -91,11 +90,7 @@ async def create(request: web.Request, st: ServerState, target: Target, output: 
         if dry_run:
             return object_response(res, obj, output, 201)
         try:
-            # berth.controllers hook: Services get their ClusterIP/NodePorts as they are stored
-            if res.key == "services":
-                stored = await allocators.create_service(st.store, obj)
-            else:
-                stored = await st.store.create(res.key, obj)
+            stored = await st.admission.create(res.key, obj)  # a Service gets its ClusterIP
         except AlreadyExists:
             if generated and attempt + 1 < GENERATE_RETRIES:
                 continue
@@ -110,13 +105,12 @@ async def store_update(st: ServerState, res: Resource, old: Obj, new: Obj, sub: 
     result = prepare_update(res, old, new, sub)
     if sub is None:
         apply_defaults(result)
-        if res.key == "services":  # berth.controllers hook: keep allocated IP/ports
-            allocators.prepare_service_update(old, result)
+        st.admission.default_update(res.key, old, result)  # keep allocated IP/ports
     check_valid(res, result, old)
     if result == old or dry_run:
         return old if result == old else result
-    if res.key == "services" and sub is None:  # berth.controllers hook: claim/release
-        stored = await allocators.update_service(st.store, old, result)
+    if sub is None:  # admission claims what the new spec adds, releases what it dropped
+        stored = await st.admission.update(res.key, old, result)
     else:
         stored = await st.store.update(res.key, result)
     if res.key == "namespaces":
@@ -126,8 +120,7 @@ async def store_update(st: ServerState, res: Resource, old: Obj, new: Obj, sub: 
         with contextlib.suppress(NotFound):
             stored = await st.store.delete(res.key, meta.get("namespace") or "", meta["name"],
                                            resource_version=meta.get("resourceVersion"))
-            if res.key == "services":  # berth.controllers hook: give back IP/ports
-                await allocators.release_service(st.store, stored)
+            await st.admission.removed(res.key, stored)  # give back IP/ports
     return stored
 
 

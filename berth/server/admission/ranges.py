@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from berth.controllers.config import Network
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)

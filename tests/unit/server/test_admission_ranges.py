@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from berth.controllers.ranges import IPRange, PortRange, pick_free
+from berth.server.admission.ranges import IPRange, PortRange, pick_free
 
 
 def test_ip_range_skips_network_and_broadcast() -> None:

@@ -1,41 +1,38 @@
-"""Service ClusterIP and NodePort allocation, called from the API server's write path.
+"""Service ClusterIP and NodePort allocation: the admission of Services.
 
-The API server calls three functions for Services (the rest of the write path is
-unchanged):
+A `ServiceAllocator` holds the Service CIDR and NodePort range of one server and
+the claim tables of its store (see `claims`). The server's write path
+(`berth.server.admission.Admission`) calls it for every Service:
 
-- `create_service(store, obj)` instead of ``store.create("services", obj)``: fills
+- `create(obj)` instead of ``store.create("services", obj)``: fills
   ``spec.clusterIP``/``clusterIPs`` (headless and ExternalName get none) and the
   NodePorts of NodePort/LoadBalancer services, honouring explicit values if they
   are in range and free, stores the Service, and gives the claims back if the
   store refuses it;
 - `prepare_service_update(old, new)` before validation of an update (pure: keeps
   the allocated clusterIP and NodePorts a PUT left out, clears what a type change
-  makes meaningless), then `update_service(store, old, new)` instead of
-  ``store.update``: claims what the new spec adds and releases what it dropped;
-- `release_service(store, obj)` after a Service is removed from the store.
+  makes meaningless), then `update(old, new)` instead of ``store.update``: claims
+  what the new spec adds and releases what it dropped;
+- `release(obj)` after a Service is removed from the store.
 
-Each allocation is a claim object in the store (see `claims`), so it is atomic
-across concurrent creates and API servers and survives restarts;
-`repair_claims` (run when the controllers start) frees claims left behind by a
-crash and records claims for Services that predate them. `configure(store,
-config)` sets the ranges a store's allocator uses (defaults: 10.96.0.0/12 and
-30000-32767). Refusals are `Invalid` (422) with Kubernetes' field and wording;
-a full range is an InternalError, as in Kubernetes.
+Each allocation is a claim object in the store, so it is atomic across
+concurrent creates and API servers and survives restarts; `repair` (run once at
+server start, before it serves) frees claims left behind by a crash and records
+claims for Services that predate them. Refusals are `Invalid` (422) with
+Kubernetes' field and wording; a full range is an InternalError, as in Kubernetes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from berth.api.errors import INVALID, FieldError, NotFound, internal_error, invalid
 from berth.api.meta import parse_time
-from berth.controllers.claims import ClaimTable, owner_of, service_identity
-from berth.controllers.config import ControllerConfig
-from berth.controllers.ranges import IPRange, PortRange, pick_free
+from berth.server.admission.claims import ClaimTable, owner_of, service_identity
+from berth.server.admission.ranges import IPRange, Network, PortRange, pick_free
 from berth.store.base import Store
 
 Obj = dict[str, Any]
@@ -108,14 +105,67 @@ class Allocation:
 
 
 class ServiceAllocator:
-    """The ClusterIP and NodePort ranges of one store."""
+    """The ClusterIP and NodePort ranges of one server over its store."""
 
-    def __init__(self, store: Store, config: ControllerConfig) -> None:
+    def __init__(self, store: Store, service_cidr: Network,
+                 node_port_range: tuple[int, int]) -> None:
         self.store = store
-        self.ips = IPRange(config.service_network())
-        self.ports = PortRange(*config.node_port_range)
+        self.ips = IPRange(service_cidr)
+        self.ports = PortRange(*node_port_range)
         self.ip_claims = ClaimTable(store, IP_KEY, "IPAddress", "networking.k8s.io/v1")
         self.port_claims = ClaimTable(store, PORT_KEY, "ServiceNodePort", "internal.berth.dev/v1")
+
+    # --- the write path -----------------------------------------------------------
+
+    async def create(self, obj: Obj) -> Obj:
+        """Allocate, then store a new Service; claims are given back if the store refuses."""
+        alloc = await self.allocate(obj)
+        try:
+            return await self.store.create("services", obj)
+        except BaseException:
+            await asyncio.shield(alloc.rollback(service_identity(obj)[2]))
+            raise
+
+    async def update(self, old: Obj, new: Obj) -> Obj:
+        """Claim what `new` adds, store it, then release what it dropped."""
+        alloc = await self.allocate(new, old)
+        try:
+            stored = await self.store.update("services", new)
+        except BaseException:
+            await asyncio.shield(alloc.rollback(service_identity(new)[2]))
+            raise
+        await self.release(old, keep=stored)
+        return stored
+
+    async def allocate(self, service: Obj, old: Obj | None = None) -> Allocation:
+        """Claim what `service` needs beyond what `old` (the stored version) holds."""
+        alloc = Allocation()
+        uid = service_identity(service)[2]
+        try:
+            old_ip = str(((old or {}).get("spec") or {}).get("clusterIP") or "")
+            holds_ip = bool(old_ip) and old_ip != "None" and old_ip == _spec(service).get(
+                "clusterIP")
+            if wants_cluster_ip(service) and not holds_ip:
+                await self._take_ip(service, alloc)
+            if wants_node_ports(service):
+                await self._take_ports(service, alloc, node_ports(old) if old else set())
+        except BaseException:
+            await alloc.rollback(uid)
+            raise
+        return alloc
+
+    async def release(self, service: Obj, keep: Obj | None = None) -> None:
+        """Give back what `service` holds and `keep` (its new version) does not."""
+        uid = service_identity(service)[2]
+        spec = service.get("spec") or {}
+        ip = str(spec.get("clusterIP") or "")
+        kept_ip = str(((keep or {}).get("spec") or {}).get("clusterIP") or "")
+        if ip and ip != "None" and ip != kept_ip:
+            await self.ip_claims.release(ip, uid)
+        for number in node_ports(service) - (node_ports(keep) if keep else set()):
+            await self.port_claims.release(str(number), uid)
+
+    # --- picking members ----------------------------------------------------------
 
     async def _take_ip(self, service: Obj, alloc: Allocation) -> None:
         spec = _spec(service)
@@ -185,113 +235,39 @@ class ServiceAllocator:
                 await table.reload()
         raise internal_error("failed to allocate a nodePort: range is full")
 
-    async def allocate(self, service: Obj, old: Obj | None = None) -> Allocation:
-        """Claim what `service` needs beyond what `old` (the stored version) holds."""
-        alloc = Allocation()
-        uid = service_identity(service)[2]
-        try:
-            old_ip = str(((old or {}).get("spec") or {}).get("clusterIP") or "")
-            holds_ip = bool(old_ip) and old_ip != "None" and old_ip == _spec(service).get(
-                "clusterIP")
-            if wants_cluster_ip(service) and not holds_ip:
-                await self._take_ip(service, alloc)
-            if wants_node_ports(service):
-                await self._take_ports(service, alloc, node_ports(old) if old else set())
-        except BaseException:
-            await alloc.rollback(uid)
-            raise
-        return alloc
+    # --- repair -------------------------------------------------------------------
 
-    async def release(self, service: Obj, keep: Obj | None = None) -> None:
-        """Give back what `service` holds and `keep` (its new version) does not."""
-        uid = service_identity(service)[2]
-        spec = service.get("spec") or {}
-        ip = str(spec.get("clusterIP") or "")
-        kept_ip = str(((keep or {}).get("spec") or {}).get("clusterIP") or "")
-        if ip and ip != "None" and ip != kept_ip:
-            await self.ip_claims.release(ip, uid)
-        for number in node_ports(service) - (node_ports(keep) if keep else set()):
-            await self.port_claims.release(str(number), uid)
+    async def repair(self, now: datetime.datetime | None = None) -> int:
+        """Claim for Services that lack claims, then free claims whose Service is gone.
 
+        A claim younger than REPAIR_GRACE may belong to a create still in flight on
+        another server, so only older ones are freed. Returns the number of changes.
+        """
+        moment = now or datetime.datetime.now(datetime.UTC)
+        services = {service_identity(s): s for s in (await self.store.list("services")).items}
+        live = set(services)
+        changes = 0
+        for service in services.values():
+            spec = service.get("spec") or {}
+            ip = str(spec.get("clusterIP") or "")
+            if wants_cluster_ip(service) and self.ips.offset(ip) is not None:
+                changes += await _ensure_claim(self.ip_claims, ip, service, live)
+            for number in node_ports(service) if wants_node_ports(service) else set():
+                changes += await _ensure_claim(self.port_claims, str(number), service, live)
+        for table in (self.ip_claims, self.port_claims):
+            for claim in await table.all_claims():
+                meta = claim["metadata"]
+                if owner_of(claim) in live:
+                    continue
+                try:
+                    created = parse_time(str(meta.get("creationTimestamp") or ""))
+                except ValueError:
+                    created = moment - REPAIR_GRACE
+                if moment - created >= REPAIR_GRACE:
+                    await table.release(str(meta["name"]), owner_of(claim)[2])
+                    changes += 1
+        return changes
 
-_ALLOCATORS: weakref.WeakKeyDictionary[Any, ServiceAllocator] = weakref.WeakKeyDictionary()
-
-
-def configure(store: Store, config: ControllerConfig) -> ServiceAllocator:
-    """Use `config`'s ranges for Services written to `store`."""
-    config.validate()
-    allocator = ServiceAllocator(store, config)
-    _ALLOCATORS[store] = allocator
-    return allocator
-
-
-def allocator_for(store: Store) -> ServiceAllocator:
-    allocator = _ALLOCATORS.get(store)
-    if allocator is None:
-        allocator = configure(store, ControllerConfig())
-    return allocator
-
-
-async def create_service(store: Store, obj: Obj) -> Obj:
-    """Allocate, then store a new Service; claims are given back if the store refuses."""
-    allocator = allocator_for(store)
-    alloc = await allocator.allocate(obj)
-    try:
-        return await store.create("services", obj)
-    except BaseException:
-        await asyncio.shield(alloc.rollback(service_identity(obj)[2]))
-        raise
-
-
-async def update_service(store: Store, old: Obj, new: Obj) -> Obj:
-    """Claim what `new` adds, store it, then release what it dropped."""
-    allocator = allocator_for(store)
-    alloc = await allocator.allocate(new, old)
-    try:
-        stored = await store.update("services", new)
-    except BaseException:
-        await asyncio.shield(alloc.rollback(service_identity(new)[2]))
-        raise
-    await allocator.release(old, keep=stored)
-    return stored
-
-
-async def release_service(store: Store, obj: Obj) -> None:
-    """Give back the ClusterIP and NodePorts of a Service that is gone."""
-    await allocator_for(store).release(obj)
-
-
-async def repair_claims(store: Store, now: datetime.datetime | None = None) -> int:
-    """Claim for Services that lack claims, then free claims whose Service is gone.
-
-    A claim younger than REPAIR_GRACE may belong to a create still in flight on
-    another server, so only older ones are freed. Returns the number of changes.
-    """
-    allocator = allocator_for(store)
-    moment = now or datetime.datetime.now(datetime.UTC)
-    services = {service_identity(s): s for s in (await store.list("services")).items}
-    live = set(services)
-    changes = 0
-    for service in services.values():
-        spec = service.get("spec") or {}
-        ip = str(spec.get("clusterIP") or "")
-        if wants_cluster_ip(service) and allocator.ips.offset(ip) is not None:
-            changes += await _ensure_claim(allocator.ip_claims, ip, service, live)
-        for number in node_ports(service) if wants_node_ports(service) else set():
-            changes += await _ensure_claim(allocator.port_claims, str(number), service, live)
-    for table in (allocator.ip_claims, allocator.port_claims):
-        for claim in await table.all_claims():
-            meta = claim["metadata"]
-            if owner_of(claim) in live:
-                continue
-            try:
-                created = parse_time(str(meta.get("creationTimestamp") or ""))
-            except ValueError:
-                created = moment - REPAIR_GRACE
-            if moment - created >= REPAIR_GRACE:
-                await table.release(str(meta["name"]), owner_of(claim)[2])
-                changes += 1
-    return changes
 
 async def _ensure_claim(table: ClaimTable, name: str, service: Obj,
                         live: set[tuple[str, str, str]]) -> int:
