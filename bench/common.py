@@ -23,11 +23,7 @@ from pathlib import Path
 
 import yaml
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from berth.host.ports import free_port
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -34,21 +34,29 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import median, percentile
+from berth.api.addressplan import DEFAULT_PLAN, AddressPlan
 from berth.cluster import probe
 from berth.cluster.topology import (
     NODE_UNDERLAY,
+    NodeWiring,
     Topology,
     plan_topology,
     setup_fabric,
     setup_node,
     teardown_topology,
 )
+from berth.cni.defaults import BRIDGE as CNI_BRIDGE
 from berth.host import netns
 from berth.host.fabric import Fabric
 from berth.host.netlink import Netlink
 from berth.netagent import apply
-from berth.netagent.config import CNI_BRIDGE, AgentConfig, ClusterNetwork
+from berth.netagent.config import AgentConfig
 from berth.netagent.plan import Peer, plan_changes, plan_desired
+
+
+def pod_subnet(node: NodeWiring) -> ipaddress.IPv4Network:
+    """The subnet node k is given by hand here: the k-th of the cluster range."""
+    return ipaddress.IPv4Network(DEFAULT_PLAN.node_subnet(node.index - 1))
 
 
 def sh(*argv: str) -> None:
@@ -64,12 +72,12 @@ def in_ns(ns: str, *argv: str) -> None:
 def add_pod(topo: Topology, k: int, pod_ns: str) -> str:
     """A pod on node ``k`` (0-based) on the node's bridge; returns its IP."""
     node = topo.nodes[k]
-    gw, ip = node.pod_subnet.network_address + 1, node.pod_subnet.network_address + 10
+    gw, ip = pod_subnet(node).network_address + 1, pod_subnet(node).network_address + 10
     mtu = topo.network.pod_mtu
     path = netns.create_netns(pod_ns)
     with Netlink.open(node.netns) as nl:
         br = nl.ensure_bridge(CNI_BRIDGE, mtu)
-        nl.ensure_addr(br.index, ipaddress.IPv4Interface(f"{gw}/{node.pod_subnet.prefixlen}"))
+        nl.ensure_addr(br.index, ipaddress.IPv4Interface(f"{gw}/{pod_subnet(node).prefixlen}"))
         fd = netns.open_netns(path)
         try:
             veth = nl.add_veth("bthp0", "eth0", fd, mtu, master=br.index)
@@ -79,7 +87,7 @@ def add_pod(topo: Topology, k: int, pod_ns: str) -> str:
     with Netlink.open(path) as nl:
         nl.set_up(nl.require_link("lo").index)
         eth = nl.require_link("eth0")
-        nl.ensure_addr(eth.index, ipaddress.IPv4Interface(f"{ip}/{node.pod_subnet.prefixlen}"))
+        nl.ensure_addr(eth.index, ipaddress.IPv4Interface(f"{ip}/{pod_subnet(node).prefixlen}"))
         nl.set_up(eth.index)
         nl.replace_route(ipaddress.IPv4Network("0.0.0.0/0"), gw, eth.index)
     return str(ip)
@@ -91,12 +99,12 @@ def berth_datapath(topo: Topology) -> None:
                            underlay_device=NODE_UNDERLAY, netns=n.netns) for n in topo.nodes]
     fabs = [Fabric.open(n.netns) for n in topo.nodes]
     try:
-        links = [apply.setup_local(f, c, n.pod_subnet)
+        links = [apply.setup_local(f, c, pod_subnet(n))
                  for f, c, n in zip(fabs, configs, topo.nodes, strict=True)]
-        peers = [Peer(n.name, n.pod_subnet, n.underlay_ip.ip, topo.network.backend, lk.vtep_mac)
+        peers = [Peer(n.name, pod_subnet(n), n.underlay_ip.ip, topo.network.backend, lk.vtep_mac)
                  for n, lk in zip(topo.nodes, links, strict=True)]
         for fab, cfg, n, lk in zip(fabs, configs, topo.nodes, links, strict=True):
-            desired = plan_desired(apply.local_for(cfg, n.pod_subnet, lk), peers)
+            desired = plan_desired(apply.local_for(cfg, pod_subnet(n), lk), peers)
             apply.apply_changes(fab, lk, plan_changes(desired, apply.observe(fab, lk)))
     finally:
         for f in fabs:
@@ -179,7 +187,7 @@ def rtt_ms(src: str, dst: str, count: int = 50) -> float:
 
 def datapath(backend: str, seconds: int, runs: int) -> dict[str, float]:
     tag = "b" + secrets.token_hex(3)
-    topo = plan_topology(2, ClusterNetwork.parse(backend=backend), cluster=tag,
+    topo = plan_topology(2, AddressPlan.parse(backend=backend), cluster=tag,
                          host_link=False, underlay=ipaddress.IPv4Network("198.18.200.0/24"))
     pods = [f"berth-{tag}-p1", f"berth-{tag}-p2"]
     hand: dict[str, Any] = {"netns": []}
@@ -219,7 +227,7 @@ async def convergence(node_count: int, trials: int, backend: str) -> dict[str, f
     nodes_res = by_key("nodes")
     assert nodes_res is not None
     tag = "c" + secrets.token_hex(3)
-    topo = plan_topology(node_count, ClusterNetwork.parse(backend=backend), cluster=tag,
+    topo = plan_topology(node_count, AddressPlan.parse(backend=backend), cluster=tag,
                          host_link=False, underlay=ipaddress.IPv4Network("198.18.202.0/24"))
     tasks: list[asyncio.Task[None]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,7 +237,7 @@ async def convergence(node_count: int, trials: int, backend: str) -> dict[str, f
             await asyncio.to_thread(setup_fabric, topo)
             for n in topo.nodes:
                 await asyncio.to_thread(setup_node, topo, n)
-                await client.create(nodes_res, _node(n.name, str(n.pod_subnet),
+                await client.create(nodes_res, _node(n.name, str(pod_subnet(n)),
                                                      str(n.underlay_ip.ip)))
                 agent = NetworkAgent(AgentConfig(
                     node_name=n.name, cluster=topo.network, public_ip=n.underlay_ip.ip,

@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from typing import Any
 
 from berth.cli import demo_manifests as m
 from berth.cli.errors import CliError
+from berth.cli.up import add_underlay_argument
+from berth.host.ports import free_port as _free_port
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave the cluster running at the end (prints how to remove it)")
     parser.add_argument("--name", default="demo", help="cluster name (namespaces "
                         "berth-NAME-...; default demo)")
-    parser.add_argument("--underlay", default="198.18.0.0/24",
-                        help="the nodes' network (default 198.18.0.0/24)")
+    add_underlay_argument(parser)
 
 
 class DemoFailed(CliError):
@@ -249,12 +249,6 @@ STEPS: tuple[Step, ...] = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _berth_binary() -> str:
     beside = Path(sys.executable).with_name("berth")
     return str(beside) if beside.exists() else shutil.which("berth") or "berth"
@@ -265,7 +259,7 @@ def main(args: argparse.Namespace) -> int:
         raise CliError("berth demo needs root (it runs `berth up`): sudo make demo")
     home = Path(tempfile.mkdtemp(prefix="berth-demo-"))
     env = {**os.environ, "BERTH_HOME": str(home), "KUBECONFIG": str(home / "kubeconfig")}
-    d = Demo(_berth_binary(), home, env, facts={"name": args.name, "port": str(_free_port()),
+    d = Demo(_berth_binary(), home, env, facts={"name": args.name, "port": str(_free_port(2)),
                                                    "underlay": args.underlay})
     started = time.monotonic()
     failed: BaseException | None = None

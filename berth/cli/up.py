@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from berth.api import addressplan as plan
 from berth.cli.errors import CliError, UsageError
 
 if TYPE_CHECKING:
@@ -40,18 +41,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_network_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="vxlan", choices=("vxlan", "host-gw"),
-                        help="how pods on different nodes reach each other (default vxlan)")
-    parser.add_argument("--pod-network-cidr", default="10.244.0.0/16")
-    parser.add_argument("--service-cidr", default="10.96.0.0/12")
-    parser.add_argument("--node-cidr-mask-size", type=int, default=24,
-                        help="mask of each node's pod subnet (default 24)")
-    parser.add_argument("--underlay", default="198.18.0.0/24",
-                        help="the nodes' network (default 198.18.0.0/24)")
-    parser.add_argument("--underlay-mtu", type=int, default=1500)
+    parser.add_argument("--backend", default=plan.DEFAULT_BACKEND, choices=plan.BACKENDS,
+                        help="how pods on different nodes reach each other (default "
+                        f"{plan.DEFAULT_BACKEND})")
+    parser.add_argument("--pod-network-cidr", default=plan.DEFAULT_CLUSTER_CIDR)
+    parser.add_argument("--service-cidr", default=plan.DEFAULT_SERVICE_CIDR)
+    parser.add_argument("--node-cidr-mask-size", type=int, default=plan.DEFAULT_NODE_MASK,
+                        help=f"mask of each node's pod subnet (default {plan.DEFAULT_NODE_MASK})")
+    add_underlay_argument(parser)
+    parser.add_argument("--underlay-mtu", type=int, default=plan.DEFAULT_UNDERLAY_MTU)
     parser.add_argument("--datastore", default="sqlite",
                         metavar="sqlite|etcd|etcd://HOST:PORT[,...]",
                         help="etcd: berth up starts etcd on 127.0.0.1 (see --etcd-members)")
+
+
+def add_underlay_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--underlay", default=plan.DEFAULT_UNDERLAY,
+                        help=f"the nodes' network (default {plan.DEFAULT_UNDERLAY})")
 
 
 def home_dir() -> Path:

@@ -111,10 +111,10 @@ def _remove_cgroups(state: ClusterState, nodes: list[NodeRecord] | None = None) 
 
 def _remove_local_network() -> list[str]:
     """After init/join: the agent's routes, the VXLAN device and the CNI bridge of this netns."""
+    from berth.cni.defaults import BRIDGE as CNI_BRIDGE
     from berth.host.errors import HostError
     from berth.host.fabric import Fabric
     from berth.netagent.apply import teardown_local
-    from berth.netagent.config import CNI_BRIDGE
     from berth.netagent.errors import ApplyError
 
     try:

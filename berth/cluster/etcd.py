@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from berth.cluster.errors import PreflightError, StartupError
 from berth.cluster.state import ClusterState, process_alive
+from berth.host.ports import free_port as _free_port
 
 HOST = "127.0.0.1"
 
@@ -46,10 +46,6 @@ class Member:
         return f"http://{HOST}:{self.peer_port}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def plan_members(base: Path, count: int) -> list[Member]:

@@ -21,7 +21,8 @@ from typing import Any
 from berth.cluster.errors import ClusterError
 from berth.cluster.state import ClusterState
 from berth.cluster.topology import FABRIC_BRIDGE, NODE_UNDERLAY
-from berth.netagent.config import CNI_BRIDGE, VXLAN_DEVICE
+from berth.cni.defaults import BRIDGE as CNI_BRIDGE
+from berth.netagent.config import VXLAN_DEVICE
 from berth.netagent.plan import peer_from_node
 
 Obj = dict[str, Any]

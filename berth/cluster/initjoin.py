@@ -1,7 +1,7 @@
 """``berth init`` and ``berth join``: a cluster over several machines, one node per machine.
 
 ``bring_init`` makes this machine the control plane and its first node: it
-checks the settings (the same ``ClusterNetwork`` checks as ``berth up``),
+checks the settings (the same address-plan checks as ``berth up``),
 starts the server on 127.0.0.1 and the ``--advertise-address`` with a new
 bootstrap token, joins this machine through the join service like any other
 node, and returns what a second machine needs: the join command with the
@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from berth.cluster import bootstrap, join, machine
+from berth.api import addressplan as plan
+from berth.cluster import join, machine
 from berth.cluster.errors import ClusterExists, PreflightError
 from berth.cluster.state import ClusterState, NodeRecord, load_state, save_state
 from berth.cluster.up import wait_ready
 from berth.host.errors import HostError
 from berth.host.netlink import Netlink
-from berth.netagent.config import ClusterNetwork
+from berth.server import bootstrap
 
 Report = Callable[[str], None]
 
@@ -37,11 +38,11 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class InitOptions:
     advertise_address: str
-    pod_cidr: str = "10.244.0.0/16"
-    service_cidr: str = "10.96.0.0/12"
-    node_mask: int = 24
-    backend: str = "vxlan"
-    underlay_mtu: int = 1500
+    pod_cidr: str = plan.DEFAULT_CLUSTER_CIDR
+    service_cidr: str = plan.DEFAULT_SERVICE_CIDR
+    node_mask: int = plan.DEFAULT_NODE_MASK
+    backend: str = plan.DEFAULT_BACKEND
+    underlay_mtu: int = plan.DEFAULT_UNDERLAY_MTU
     datastore: str = "sqlite"
     port: int = 6443
     node_name: str = ""
@@ -89,9 +90,9 @@ def _preflight(home: Path) -> None:
                             f"{home}/cluster.json); `berth down` first")
 
 
-def _state(home: Path, kind: str, network: ClusterNetwork, server: str) -> ClusterState:
+def _state(home: Path, kind: str, network: plan.AddressPlan, server: str) -> ClusterState:
     state = ClusterState(home=str(home), cluster="", backend=network.backend,
-                         pod_cidr=str(network.pod_cidr), service_cidr=str(network.service_cidr),
+                         pod_cidr=str(network.cluster_cidr), service_cidr=str(network.service_cidr),
                          underlay="", fabric_netns="", host_link="", server_url=server,
                          fabric_server_url=server, kubeconfig=str(home / "kubeconfig"),
                          server_dir=str(home / "server"), kind=kind)
@@ -119,8 +120,9 @@ def _join_this_machine(state: ClusterState, home: Path, creds: join.Credentials,
 
 
 def bring_init(opts: InitOptions, home: Path, report: Report) -> InitResult:
-    network = ClusterNetwork.parse(opts.pod_cidr, opts.service_cidr, opts.node_mask,
-                                   opts.backend, opts.underlay_mtu)
+    network = plan.AddressPlan.parse(opts.pod_cidr, opts.service_cidr, opts.node_mask,
+                                     opts.backend, opts.underlay_mtu)
+    network.require_ipv4()
     _preflight(home)
     device = device_for_address(opts.advertise_address)
     name = _node_name(opts.node_name)
@@ -155,7 +157,7 @@ def bring_init(opts: InitOptions, home: Path, report: Report) -> InitResult:
 def bring_join(server: str, token: str, ca_hash: str | None, home: Path, report: Report, *,
                node_name: str = "", advertise_address: str = "", timeout: float = 120.0
                ) -> ClusterState:
-    bootstrap.parse_token(token)
+    join.check_token_shape(token)
     _preflight(home)
     url = join.join_url(server)
     host = urlsplit(url).hostname or ""
@@ -165,7 +167,7 @@ def bring_join(server: str, token: str, ca_hash: str | None, home: Path, report:
     report(f"checking the cluster CA at {url}")
     ca_pem = asyncio.run(join.discover(url, ca_hash))
     creds = asyncio.run(join.request_join(url, token, name, ca_pem, server.rstrip("/")))
-    network = machine.network_from_doc(creds.network)
+    network = plan.AddressPlan.from_doc(creds.network)
     state = _state(home, "join", network, creds.server)
     state.kubeconfig = str(home / "nodes" / name / "kubeconfig")
     save_state(state)

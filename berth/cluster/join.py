@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from berth.cluster.bootstrap import ca_cert_hash, parse_token
 from berth.cluster.errors import ClusterError
+from berth.server.bootstrap import ca_cert_hash, parse_token
+from berth.server.errors import BootstrapError
 
 
 class JoinError(ClusterError):
@@ -67,9 +68,17 @@ async def discover(url: str, ca_hash: str | None) -> bytes:
     return ca_pem
 
 
+def check_token_shape(token: str) -> None:
+    """JoinError (naming --token) unless ``token`` has a bootstrap token's shape."""
+    try:
+        parse_token(token)
+    except BootstrapError as exc:
+        raise JoinError(str(exc)) from None
+
+
 async def request_join(url: str, token: str, node: str, ca_pem: bytes, server: str
                        ) -> Credentials:
-    parse_token(token)
+    check_token_shape(token)
     ctx = ssl.create_default_context(cadata=ca_pem.decode())
     try:
         async with aiohttp.ClientSession() as session, session.post(

@@ -3,8 +3,8 @@
 ``spawn`` starts a process in its own session with its output in a log file
 and records it (PID and start time) in the ``ClusterState`` at once.
 ``write_network`` stores the cluster's network settings where the join
-service reads them; ``start_server`` spawns ``berth.cluster.serve`` and waits
-for it to listen.  ``start_node`` turns join ``Credentials`` into a running
+service reads them; ``start_server`` spawns ``berth server`` (with the join
+service and the plan as flags) and waits for it to listen.  ``start_node`` turns join ``Credentials`` into a running
 node: the node's kubeconfig (its own identity) and the token the API server
 presents to its logs/exec endpoint, then one ``berth node`` process (kubelet,
 network agent and CNI fast-path server together) inside the node's network
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from berth.cluster import bootstrap
+from berth.api.addressplan import AddressPlan
 from berth.cluster.errors import StartupError
 from berth.cluster.join import Credentials
 from berth.cluster.state import (
@@ -35,7 +35,7 @@ from berth.cluster.state import (
     start_time,
 )
 from berth.host import netns
-from berth.netagent.config import ClusterNetwork
+from berth.server import bootstrap
 
 BERTH_BIN = str(Path(sys.executable).with_name("berth"))
 NODE_PORT = 10250
@@ -65,29 +65,22 @@ def wait_port(host: str, port: int, proc: Process, timeout: float) -> None:
     raise StartupError(f"the {proc.role} did not listen on {host}:{port}; see {proc.log}")
 
 
-def network_doc(network: ClusterNetwork) -> dict[str, object]:
-    return {"podCIDR": str(network.pod_cidr), "serviceCIDR": str(network.service_cidr),
-            "nodeMask": network.node_mask, "backend": network.backend,
-            "underlayMTU": network.underlay_mtu}
-
-
-def network_from_doc(doc: dict[str, object]) -> ClusterNetwork:
-    return ClusterNetwork.parse(str(doc["podCIDR"]), str(doc["serviceCIDR"]),
-                                int(str(doc["nodeMask"])), str(doc["backend"]),
-                                int(str(doc["underlayMTU"])))
-
-
-def start_server(state: ClusterState, network: ClusterNetwork, token: str, port: int,
+def start_server(state: ClusterState, network: AddressPlan, token: str, port: int,
                  also_listen: str, datastore: str) -> None:
     """Network settings and the bootstrap token in the data dir, then the server process."""
     data = Path(state.server_dir)
     data.mkdir(parents=True, exist_ok=True)
-    (data / bootstrap.NETWORK_FILE).write_text(json.dumps(network_doc(network)) + "\n")
+    (data / bootstrap.NETWORK_FILE).write_text(json.dumps(network.to_doc()) + "\n")
     bootstrap.add_token(data, token)
+    low, high = network.node_port_range
     proc = spawn(state, "server", [
-        sys.executable, "-m", "berth.cluster.serve", "--data-dir", str(data),
-        "--port", str(port), "--also-listen", also_listen, "--join-port", str(port + 1),
-        "--kubeconfig", state.kubeconfig, "--datastore", datastore],
+        BERTH_BIN, "server", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}",
+        "--also-listen", also_listen, "--join-port", str(port + 1),
+        "--kubeconfig", state.kubeconfig, "--datastore", datastore,
+        "--pod-network-cidr", str(network.cluster_cidr),
+        "--service-cidr", str(network.service_cidr),
+        "--node-cidr-mask-size", str(network.node_mask),
+        "--service-node-port-range", f"{low}-{high}"],
         Path(state.home) / "logs" / "server.log")
     wait_port("127.0.0.1", port, proc, 60)
     wait_port("127.0.0.1", port + 1, proc, 10)
@@ -116,7 +109,7 @@ def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_d
     """The node's kubeconfig and tokens, then its ``berth node`` process."""
     from berth.server.kubeconfig import render_kubeconfig, write_kubeconfig
 
-    network = network_from_doc(creds.network)
+    network = AddressPlan.from_doc(creds.network)
     root, run = Path(rec.root_dir), Path(rec.run_dir)
     root.mkdir(parents=True, exist_ok=True)
     kubeconfig = root / "kubeconfig"
@@ -136,10 +129,12 @@ def start_node(state: ClusterState, rec: NodeRecord, creds: Credentials, image_d
         "--node-ip", rec.ip, "--address", rec.ip, "--port", str(NODE_PORT),
         "--api-server-token-file", str(token_file),
         "--network-agent", "true", "--backend", network.backend,
-        "--pod-network-cidr", str(network.pod_cidr),
+        "--pod-network-cidr", str(network.cluster_cidr),
         "--service-cidr", str(network.service_cidr),
         "--node-cidr-mask-size", str(network.node_mask),
         "--underlay-mtu", str(network.underlay_mtu),
+        "--cluster-dns", str(network.require_dns_ip()),
+        "--cluster-domain", network.cluster_domain,
         "--underlay-device", rec.underlay_device, "-v"], logs / f"{rec.name}.log", rec.name)
 
 

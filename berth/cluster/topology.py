@@ -4,9 +4,11 @@
 fabric namespace ``berth-<cluster>fabric`` holding the underlay bridge, one
 namespace ``berth-<node>`` per node joined to that bridge by a veth pair
 (``bthf<k>`` on the bridge, ``bthu0`` in the node, underlay address
-198.18.0.(10+k)/24), the node's pod subnet, and optionally the host link: a
+198.18.0.(10+k)/24), and optionally the host link: a
 veth from the root namespace (``bth-host``, 198.18.0.1/24) to the bridge, so
 the API server in the root namespace reaches the nodes and they reach it.
+A node's pod subnet is not part of the wiring: the node IPAM controller
+assigns it when the Node registers.
 That link and its connected route to the underlay /24 are the only things
 added to the root namespace; nothing routes pod or service ranges there.
 
@@ -22,13 +24,13 @@ import os
 import re
 from dataclasses import dataclass
 
+from berth.api.addressplan import DEFAULT_UNDERLAY, AddressPlan
 from berth.host import netns
 from berth.host.errors import HostError, NetnsError
 from berth.host.netlink import Netlink
-from berth.netagent.config import ClusterNetwork
 
 CLUSTER_NAME = re.compile(r"([a-z][a-z0-9]{0,7})?")
-UNDERLAY = ipaddress.IPv4Network("198.18.0.0/24")
+UNDERLAY = ipaddress.IPv4Network(DEFAULT_UNDERLAY)
 FABRIC_BRIDGE = "bthbr0"
 HOST_LINK = "bth-host"
 HOST_PORT = "bthf0"
@@ -43,13 +45,12 @@ class NodeWiring:
     netns: str
     fabric_port: str
     underlay_ip: ipaddress.IPv4Interface
-    pod_subnet: ipaddress.IPv4Network
 
 
 @dataclass(frozen=True)
 class Topology:
     cluster: str  # "" for the default cluster; tests use a short tag
-    network: ClusterNetwork
+    network: AddressPlan
     underlay: ipaddress.IPv4Network
     fabric_netns: str
     host_link: bool
@@ -65,10 +66,11 @@ def node_name(cluster: str, index: int) -> str:
     return f"{cluster}-node{index}" if cluster else f"node{index}"
 
 
-def plan_topology(node_count: int, network: ClusterNetwork, *, cluster: str = "",
-                  underlay: ipaddress.IPv4Network = UNDERLAY,
+def plan_topology(node_count: int, network: AddressPlan, *, cluster: str = "",
+                  underlay: ipaddress.IPv4Network | None = None,
                   host_link: bool = True) -> Topology:
     """The whole wiring of ``node_count`` nodes; ValueError names what does not fit."""
+    underlay = underlay or network.underlay or UNDERLAY
     if not CLUSTER_NAME.fullmatch(cluster):
         raise ValueError(f"--name: {cluster!r}: use at most 8 lowercase letters and digits, "
                          "starting with a letter (it goes into link and namespace names)")
@@ -76,7 +78,7 @@ def plan_topology(node_count: int, network: ClusterNetwork, *, cluster: str = ""
         raise ValueError(f"--nodes: {node_count}: need at least one node")
     if underlay.num_addresses < FIRST_NODE_HOST + node_count + 2:
         raise ValueError(f"--underlay: {underlay} has no room for {node_count} nodes")
-    if underlay.overlaps(network.pod_cidr) or underlay.overlaps(network.service_cidr):
+    if underlay.overlaps(network.cluster_cidr) or underlay.overlaps(network.service_cidr):
         raise ValueError(f"--underlay: {underlay} overlaps the pod or service range")
     nodes = []
     for k in range(1, node_count + 1):
@@ -84,8 +86,7 @@ def plan_topology(node_count: int, network: ClusterNetwork, *, cluster: str = ""
         ip = underlay.network_address + FIRST_NODE_HOST + k
         nodes.append(NodeWiring(
             name=name, index=k, netns=f"berth-{name}", fabric_port=f"bthf{k}",
-            underlay_ip=ipaddress.IPv4Interface(f"{ip}/{underlay.prefixlen}"),
-            pod_subnet=network.node_subnet(k - 1)))
+            underlay_ip=ipaddress.IPv4Interface(f"{ip}/{underlay.prefixlen}")))
     return Topology(cluster=cluster, network=network, underlay=underlay,
                     fabric_netns=f"berth-{cluster}-fabric" if cluster else "berth-fabric",
                     host_link=host_link,

@@ -5,7 +5,7 @@ mask, MTU, names) before anything exists, so bad input leaves nothing
 behind.  ``bring_up`` then runs the steps in order, saving the
 ``ClusterState`` after each so ``berth down`` can undo a half-made cluster
 (and does, when a step fails): preflight, the fabric and host link, the API
-server (``berth.cluster.serve``, with all controllers) and a fresh bootstrap
+server (``berth server`` with its join service and all controllers) and a fresh bootstrap
 token, the busybox image, then per node (``join_node``) its namespace, its
 credentials from the join service (the very flow ``berth join`` uses) and,
 inside its namespace, its one ``berth node`` process (kubelet, network agent,
@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from berth.cluster import bootstrap, join, machine, topology
+from berth.api import addressplan as plan
+from berth.cluster import join, machine, topology
 from berth.cluster.errors import ClusterExists, NoCluster, PreflightError, StartupError
 from berth.cluster.state import ClusterState, NodeRecord, load_state, save_state
 from berth.host import netns
-from berth.netagent.config import ClusterNetwork
+from berth.server import bootstrap
 
 Report = Callable[[str], None]
 
@@ -40,12 +41,12 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class UpOptions:
     nodes: int = 3
-    backend: str = "vxlan"
-    pod_cidr: str = "10.244.0.0/16"
-    service_cidr: str = "10.96.0.0/12"
-    node_mask: int = 24
-    underlay: str = "198.18.0.0/24"
-    underlay_mtu: int = 1500
+    backend: str = plan.DEFAULT_BACKEND
+    pod_cidr: str = plan.DEFAULT_CLUSTER_CIDR
+    service_cidr: str = plan.DEFAULT_SERVICE_CIDR
+    node_mask: int = plan.DEFAULT_NODE_MASK
+    underlay: str = plan.DEFAULT_UNDERLAY
+    underlay_mtu: int = plan.DEFAULT_UNDERLAY_MTU
     datastore: str = "sqlite"  # "sqlite", "etcd" (berth starts it) or "etcd://HOST:PORT,..."
     etcd_members: int = 1
     port: int = 6443
@@ -54,21 +55,16 @@ class UpOptions:
 
 
 def plan_up(opts: UpOptions) -> topology.Topology:
-    """Every check that needs no machine state; NetConfigError/ValueError name the flag."""
-    import ipaddress
-
-    network = ClusterNetwork.parse(opts.pod_cidr, opts.service_cidr, opts.node_mask,
-                                   opts.backend, opts.underlay_mtu)
+    """Every check that needs no machine state; AddressPlanError/ValueError name the flag."""
+    network = plan.AddressPlan.parse(opts.pod_cidr, opts.service_cidr, opts.node_mask,
+                                     opts.backend, opts.underlay_mtu, underlay=opts.underlay)
+    network.require_ipv4()
     if not (opts.datastore in ("sqlite", "etcd") or opts.datastore.startswith("etcd://")):
         raise ValueError(f"--datastore: {opts.datastore!r}: use sqlite, etcd (berth starts "
                          "it on 127.0.0.1) or etcd://HOST:PORT[,HOST:PORT...]")
     if not 1 <= opts.etcd_members <= 7 or (opts.etcd_members > 1 and opts.datastore != "etcd"):
         raise ValueError(f"--etcd-members: {opts.etcd_members}: 1 to 7, with --datastore etcd")
-    try:
-        underlay = ipaddress.IPv4Network(opts.underlay)
-    except ValueError:
-        raise ValueError(f"--underlay: {opts.underlay!r} is not an IPv4 CIDR") from None
-    return topology.plan_topology(opts.nodes, network, cluster=opts.cluster, underlay=underlay)
+    return topology.plan_topology(opts.nodes, network, cluster=opts.cluster)
 
 
 def preflight(topo: topology.Topology, home: Path, port: int) -> None:
@@ -173,15 +169,12 @@ def join_node(state: ClusterState, topo: topology.Topology, wiring: topology.Nod
 
 def plan_next_node(state: ClusterState) -> tuple[topology.Topology, topology.NodeWiring]:
     """The wiring of the node ``berth up --add-node`` adds: the first free index."""
-    import ipaddress
-
     doc = json.loads((Path(state.server_dir) / bootstrap.NETWORK_FILE).read_text())
-    network = machine.network_from_doc(doc)
+    network = plan.AddressPlan.from_doc(doc)
     taken = {n.name for n in state.nodes}
     index = next(k for k in range(1, len(taken) + 2)
                  if topology.node_name(state.cluster, k) not in taken)
-    topo = topology.plan_topology(index, network, cluster=state.cluster,
-                                  underlay=ipaddress.IPv4Network(state.underlay))
+    topo = topology.plan_topology(index, network, cluster=state.cluster)
     return topo, topo.nodes[-1]
 
 

@@ -6,16 +6,17 @@
 - `daemonset`: one pod per matching node (`daemonset_plan`, pure);
 - `endpointslices`: EndpointSlices and Endpoints of every Service with a selector
   (`endpoints_plan`, pure);
-- `allocators`: Service ClusterIPs and NodePorts, called by the API server's write
-  path (`claims` in the store, `ranges` pure);
 - `loop`: the reconcile loop they share, over `berth.client.informer` caches;
-- `manager`: starts and stops them; `config`: the address plan; `errors`.
+- `manager`: starts and stops them (with the cluster's address plan,
+  `berth.api.addressplan`); `errors`.
+
+Service ClusterIP and NodePort allocation is not here: it runs in the API
+server's write path, on the server's own store (`berth.server.admission`).
 
 docs/controllers.md describes the behaviour.
 """
 
-from berth.controllers.config import ControllerConfig
-from berth.controllers.errors import ControllerConfigError, ControllerError
+from berth.controllers.errors import ControllerError
 from berth.controllers.manager import (
     ALL_CONTROLLERS,
     ControllerManager,
@@ -23,5 +24,5 @@ from berth.controllers.manager import (
     start_for_server,
 )
 
-__all__ = ["ALL_CONTROLLERS", "ControllerConfig", "ControllerConfigError", "ControllerError",
+__all__ = ["ALL_CONTROLLERS", "ControllerError",
            "ControllerManager", "start_controllers", "start_for_server"]

@@ -29,6 +29,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from berth.api.addressplan import Address, AddressPlan, service_address
 from berth.api.errors import AlreadyExists, APIError, Invalid
 from berth.api.resources import Resource, by_key
 from berth.client import Client, ClientError
@@ -37,8 +38,7 @@ Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 MANAGED_BY = "berth-apiserver"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-DNS_INDEX = 10  # 10.96.0.10 in 10.96.0.0/12
-API_INDEX = 1
+API_INDEX = 1  # the kubernetes Service: the first address of the Service range
 
 
 def _res(key: str) -> Resource:
@@ -47,13 +47,9 @@ def _res(key: str) -> Resource:
     return found
 
 
-def nth_address(service_cidr: str, index: int) -> str | None:
-    """The ``index``-th address of the service range (``10.96.0.0/12``, 10 -> 10.96.0.10).
-
-    None when the range is too small to have it (then that Service is not made).
-    """
-    network = ipaddress.ip_network(service_cidr, strict=False)
-    return str(network[index]) if index < network.num_addresses - 1 else None
+def _text(address: Address | None) -> str | None:
+    """An address as the API spells it; None (the Service is not made) when there is none."""
+    return str(address) if address is not None else None
 
 
 def api_endpoint(url: str) -> tuple[str, int]:
@@ -62,21 +58,21 @@ def api_endpoint(url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 443
 
 
-def plan_builtin_objects(service_cidr: str, api_ip: str, api_port: int
+def plan_builtin_objects(plan: AddressPlan, api_ip: str, api_port: int
                          ) -> list[tuple[str, Obj]]:
     """The built-in objects as ``(resource key, object)``, Services first."""
     kubernetes: Obj = {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kubernetes", "namespace": "default",
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {"type": "ClusterIP", "clusterIP": nth_address(service_cidr, API_INDEX),
+        "spec": {"type": "ClusterIP", "clusterIP": _text(service_address(plan.service_cidr, API_INDEX)),
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP",
                             "targetPort": api_port}]}}
     kube_dns: Obj = {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kube-dns", "namespace": "kube-system",
                      "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},
-        "spec": {"type": "ClusterIP", "clusterIP": nth_address(service_cidr, DNS_INDEX),
+        "spec": {"type": "ClusterIP", "clusterIP": _text(plan.dns_ip),
                  "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
                            {"name": "dns-tcp", "port": 53, "protocol": "TCP",
                             "targetPort": 53}]}}
@@ -126,10 +122,10 @@ async def _ensure(client: Client, key: str, obj: Obj) -> None:
                  meta["namespace"], meta["name"])
 
 
-async def ensure_builtin_services(client: Client, service_cidr: str, api_url: str) -> None:
+async def ensure_builtin_services(client: Client, plan: AddressPlan, api_url: str) -> None:
     """Create the built-in Services and the API server's endpoints (see the module doc)."""
     api_ip, api_port = api_endpoint(api_url)
-    for key, obj in plan_builtin_objects(service_cidr, api_ip, api_port):
+    for key, obj in plan_builtin_objects(plan, api_ip, api_port):
         meta = obj["metadata"]
         try:
             await _ensure(client, key, obj)

@@ -1,13 +1,11 @@
 """Errors of the control-plane controllers, grouped by what the caller should do.
 
-Configuration problems stop `berth server` at start with one line naming the
-flag; allocation problems in the Service create path are reported to the API
+Configuration problems are the address plan's (`berth.api.addressplan`), checked
+before the server starts; allocation problems in the Service create path are reported to the API
 client as ordinary `berth.api.errors.Invalid` (422) or `InternalError` (500)
 values, so they are not part of this tree. The tree::
 
     ControllerError
-     └── ControllerConfigError   a bad --pod-network-cidr / --service-cidr /
-                                 --node-cidr-mask-size / --service-node-port-range
 
 A full range is not an exception here: a node without a subnet gets a
 CIDRNotAvailable condition and event, a Service create gets Kubernetes'
@@ -19,7 +17,3 @@ from __future__ import annotations
 
 class ControllerError(Exception):
     """Base of the controllers' own failures."""
-
-
-class ControllerConfigError(ControllerError):
-    """The controller configuration cannot be used; the message names the flag."""

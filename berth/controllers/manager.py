@@ -1,12 +1,12 @@
 """Starting and stopping the controllers that run inside `berth server`.
 
-`start_controllers` validates the address plan, points the Service allocators
-of the server's store at it and repairs their claims, then starts one shared
-informer per resource (pods, nodes, services, endpointslices, endpoints,
-daemonsets) and the loop of each enabled controller, all as tasks of the
-running event loop. Controllers talk to the API server over its HTTP API with
-the admin identity (as kube-controller-manager does), so every write goes
-through the same validation, defaulting and watch fan-out as a user's.
+`start_controllers` starts one shared informer per resource (pods, nodes,
+services, endpointslices, endpoints, daemonsets) and the loop of each enabled
+controller, all as tasks of the running event loop. Controllers talk to the API
+server over its HTTP API with the admin identity (as kube-controller-manager
+does), so every write goes through the same validation, defaulting and watch
+fan-out as a user's. (Service IP and NodePort allocation is the server's own
+admission, `berth.server.admission`, not a controller.)
 `ControllerManager.stop` cancels the tasks and closes the client.
 `start_for_server` also makes the built-in `kubernetes` and `kube-dns`
 Services (`berth.controllers.bootstrap`).
@@ -20,19 +20,17 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from berth.api.addressplan import AddressPlan
 from berth.api.resources import by_key
 from berth.client import Client, ClusterConfig
 from berth.client.informer import Informer
 from berth.client.retry import retry_forever
-from berth.controllers.allocators import configure, repair_claims
 from berth.controllers.bootstrap import ensure_builtin_services
-from berth.controllers.config import ControllerConfig
 from berth.controllers.daemonset import DaemonSetController
 from berth.controllers.endpointslices import EndpointSliceController
 from berth.controllers.loop import Loop
 from berth.controllers.nodeipam import NodeIPAM
 from berth.controllers.scheduler import Scheduler
-from berth.store.base import Store
 
 log = logging.getLogger(__name__)
 ALL_CONTROLLERS = ("scheduler", "nodeipam", "daemonset", "endpointslice")
@@ -71,23 +69,16 @@ def _informers(client: Client) -> dict[str, Informer]:
     return out
 
 
-async def start_controllers(client: Client, config: ControllerConfig, *,
-                            store: Store | None = None,
+async def start_controllers(client: Client, plan: AddressPlan, *,
                             enabled: Collection[str] = ALL_CONTROLLERS) -> ControllerManager:
-    """Start the enabled controllers on `client` (and the allocators of `store`)."""
-    config.validate()
-    if store is not None:
-        configure(store, config)
-        changes = await repair_claims(store)
-        if changes:
-            log.info("service allocators: repaired %d claims", changes)
+    """Start the enabled controllers on `client`."""
     inf = _informers(client)
     pods, nodes = inf["pods"], inf["nodes"]
     loops: dict[str, Loop] = {}
     if "scheduler" in enabled:
         loops["scheduler"] = Scheduler(client, pods, nodes).loop
     if "nodeipam" in enabled:
-        loops["nodeipam"] = NodeIPAM(client, nodes, config).loop
+        loops["nodeipam"] = NodeIPAM(client, nodes, plan).loop
     if "daemonset" in enabled:
         loops["daemonset"] = DaemonSetController(client, inf["daemonsets.apps"], pods,
                                                  nodes).loop
@@ -104,8 +95,7 @@ async def start_controllers(client: Client, config: ControllerConfig, *,
     return manager
 
 
-async def start_for_server(store: Store, url: str, token: str, ca_pem: bytes,
-                           config: ControllerConfig, *,
+async def start_for_server(url: str, token: str, ca_pem: bytes, plan: AddressPlan, *,
                            enabled: Collection[str] = ALL_CONTROLLERS,
                            api_url: str = "") -> ControllerManager:
     """What `berth server` calls once it listens: controllers over loopback HTTPS.
@@ -116,8 +106,8 @@ async def start_for_server(store: Store, url: str, token: str, ca_pem: bytes,
     client = Client(ClusterConfig(server=url, ca_pem=ca_pem, token=token,
                                   source="berth server (controllers)"))
     try:
-        manager = await start_controllers(client, config, store=store, enabled=enabled)
-        await ensure_builtin_services(client, config.service_cidr, api_url or url)
+        manager = await start_controllers(client, plan, enabled=enabled)
+        await ensure_builtin_services(client, plan, api_url or url)
         return manager
     except BaseException:
         await client.close()

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from berth.api.addressplan import AddressPlan
 from berth.api.errors import Conflict, Invalid, NotFound
 from berth.api.resources import Resource, by_key
 from berth.client import Client
 from berth.client.informer import Informer
-from berth.controllers.cidrs import plan_node_cidrs, subnet_count
-from berth.controllers.config import ControllerConfig
+from berth.controllers.cidrs import plan_node_cidrs
 from berth.controllers.loop import Loop
 from berth.controllers.objects import condition, new_condition, now_text, record_event
 
@@ -39,15 +39,14 @@ def _nodes() -> Resource:
 class NodeIPAM:
     """Assigns node subnets; see the module docstring."""
 
-    def __init__(self, client: Client, nodes: Informer, config: ControllerConfig) -> None:
+    def __init__(self, client: Client, nodes: Informer, plan: AddressPlan) -> None:
         self.client = client
         self.nodes = nodes
-        self.cluster = config.cluster_network()
-        self.mask = config.node_cidr_mask
+        self.plan = plan
         self.loop = Loop("node-ipam", self.reconcile, [nodes])
 
     async def reconcile(self) -> None:
-        plan = plan_node_cidrs(self.nodes.items(), self.cluster, self.mask)
+        plan = plan_node_cidrs(self.nodes.items(), self.plan)
         for name, cidr in plan.assign.items():
             await self._assign(name, cidr)
         for name in plan.exhausted:
@@ -75,9 +74,9 @@ class NodeIPAM:
         cond = condition(node, "NetworkUnavailable")
         if cond is not None and cond.get("reason") == NO_CIDR_REASON:
             return
-        count = subnet_count(self.cluster, self.mask)
-        message = (f"Node has no pod subnet: all {count} /{self.mask} subnets of the cluster "
-                   f"CIDR {self.cluster} are in use")
+        message = (f"Node has no pod subnet: all {self.plan.subnet_count} "
+                   f"/{self.plan.node_mask} subnets of the cluster CIDR "
+                   f"{self.plan.cluster_cidr} are in use")
         unavailable = new_condition(node, "NetworkUnavailable", "True", NO_CIDR_REASON,
                                     message, now_text())
         if await self._patch_condition(name, unavailable):

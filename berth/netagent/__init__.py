@@ -1,7 +1,7 @@
 """berth.netagent: the per-node network agent (flannel's DaemonSet role).
 
-``config`` holds the agent's settings and the cluster-wide checks (CIDR
-overlap, node mask, VXLAN MTU); ``plan`` turns this node and its peer Nodes
+``config`` holds the agent's settings (the cluster-wide ones are the address
+plan, ``berth.api.addressplan``); ``plan`` turns this node and its peer Nodes
 into the routes, neighbour and FDB entries the backend wants, and diffs them
 against what the kernel holds; ``apply`` reads and changes the kernel through
 ``berth.host.fabric``; ``files`` renders the subnet file and CNI conflist;
@@ -9,14 +9,12 @@ against what the kernel holds; ``apply`` reads and changes the kernel through
 through ``berth.client``.
 """
 
-from berth.netagent.config import AgentConfig, ClusterNetwork
-from berth.netagent.errors import ApplyError, MtuTooSmall, NetAgentError, NetConfigError
+from berth.netagent.config import AgentConfig
+from berth.netagent.errors import ApplyError, NetAgentError, NetConfigError
 
 __all__ = [
     "AgentConfig",
     "ApplyError",
-    "ClusterNetwork",
-    "MtuTooSmall",
     "NetAgentError",
     "NetConfigError",
 ]

@@ -92,7 +92,7 @@ class NetworkAgent:
             self.links = await self._blocking(apply.setup_local, self._fab, self.config,
                                               self.subnet)
             await self.publish()
-            self.write_files()
+            await self._blocking(self.write_files)
             expected = (APIError, ClientError, NetAgentError)
             await asyncio.gather(
                 retry_forever("node watch", self.nodes.run, expected=expected, logger=log),
@@ -137,8 +137,9 @@ class NetworkAgent:
         while True:
             self._poke.clear()
             await self.reconcile_once()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.config.resync_seconds)
+            with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancel
+                async with asyncio.timeout(self.config.resync_seconds):
+                    await self._poke.wait()
 
     async def reconcile_once(self) -> Changes:
         assert self._fab is not None and self.links is not None and self.subnet is not None

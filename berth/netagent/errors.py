@@ -5,8 +5,8 @@ start again); apply errors wrap a ``berth.host`` failure and are retried by
 the reconcile loop at the next resync::
 
     NetAgentError
-     ├── NetConfigError     bad agent/cluster settings (names the field)
-     │    └── MtuTooSmall   the underlay MTU leaves too little room for VXLAN's 50 bytes
+     ├── NetConfigError     bad agent settings (names the field; the cluster-wide
+     │                      ones are checked by berth.api.addressplan)
      └── ApplyError         the kernel refused a change (wraps a HostError)
 """
 
@@ -18,11 +18,7 @@ class NetAgentError(Exception):
 
 
 class NetConfigError(NetAgentError):
-    """The agent's or the cluster's network settings cannot be used."""
-
-
-class MtuTooSmall(NetConfigError):
-    """The underlay MTU minus the VXLAN overhead is below the IPv4 minimum."""
+    """The agent's own network settings cannot be used."""
 
 
 class ApplyError(NetAgentError):

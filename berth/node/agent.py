@@ -49,6 +49,7 @@ class NodeAgent:
         self.workers: dict[str, PodWorker] = {}
         self.facts: NodeFacts = gather_facts(ctx.root_dir)
         self.node_uid = ""
+        self.not_ready = ""  # the runtime's NotReady message from its last Status ("": ready)
         self.synced = asyncio.Event()
         self.pods: Informer | None = None
         if ctx.client is not None:
@@ -82,10 +83,17 @@ class NodeAgent:
     def node_object(self, old_conditions: list[Obj] | None = None) -> Obj:
         return plan_node(self.ctx.node_name, self.facts, address=self.ctx.host_ip,
                          port=self.port, runtime=self.runtime_name, now=self.ctx.clock.now(),
-                         pod_cidr=self.pod_cidr, old_conditions=old_conditions)
+                         pod_cidr=self.pod_cidr, not_ready=self.not_ready,
+                         old_conditions=old_conditions)
+
+    async def check_runtime(self) -> str:
+        """Ask the runtime for its Status (CRI); remembers and returns the NotReady message."""
+        self.not_ready = (await self.ctx.runtime.status()).not_ready()
+        return self.not_ready
 
     async def register(self) -> None:
         assert NODES is not None
+        await self.check_runtime()
         node = self.node_object()
         try:
             created = await self.client.create(NODES, node)
@@ -108,6 +116,7 @@ class NodeAgent:
 
     async def update_node_status(self) -> None:
         assert NODES is not None
+        await self.check_runtime()
         current = await self.client.get(NODES, None, self.ctx.node_name)
         old = (current.get("status") or {}).get("conditions")
         node = self.node_object(old)
@@ -131,7 +140,19 @@ class NodeAgent:
                 await self.update_node_status()
             except NotFound:
                 await self.register()
-            await asyncio.sleep(self.heartbeat_seconds)
+            await self.wait_next_heartbeat()
+
+    async def wait_next_heartbeat(self) -> None:
+        """``heartbeat_seconds``; while the runtime is not ready, ask it every second and end
+        the wait as soon as its answer changes, so Ready turns True without a heartbeat's delay."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.heartbeat_seconds
+        seen = self.not_ready
+        while seen and loop.time() + 1.0 < deadline:
+            await asyncio.sleep(1.0)
+            if (await self.ctx.runtime.status()).not_ready() != seen:
+                return
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
 
     # -- pods ------------------------------------------------------------------------------
     async def watch_pods(self) -> None:

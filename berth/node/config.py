@@ -2,7 +2,10 @@
 
 ``NodeConfig`` holds identity (name, addresses, port), where to reach the API
 server, where state lives (root dir, images, CNI conf/bin/cache dirs), the
-runtime binary and static pod path; ``validate`` names the bad field.
+runtime binary and static pod path; ``validate`` names the bad field.  The
+cluster-wide settings it needs (cluster DNS, domain) come from the cluster's
+address plan (``berth.api.addressplan``), handed in where the process is
+assembled (``berth.daemon.node``).
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from berth.api.addressplan import DEFAULT_PLAN
 from berth.node.errors import NodeConfigError
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DEFAULT_PORT = 10250
+DEFAULT_IMAGE_DIR = Path("/var/lib/berth/images")
+DEFAULT_CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 
 
 @dataclass
@@ -25,18 +31,17 @@ class NodeConfig:
     kubeconfig: str | None = None
     root_dir: Path | None = None  # default /var/lib/berth/<name>
     run_dir: Path | None = None  # default /run/berth/<name>
-    image_dir: Path = Path("/var/lib/berth/images")
+    image_dir: Path = DEFAULT_IMAGE_DIR
     cni_conf_dir: Path | None = None  # default <root>/cni/net.d (berth writes its default)
-    cni_bin_dirs: list[str] = field(default_factory=lambda: ["/usr/lib/cni", "/opt/cni/bin"])
+    cni_bin_dirs: list[str] = field(default_factory=lambda: list(DEFAULT_CNI_BIN_DIRS))
     runtime: str = "runc"
     pod_manifest_path: Path | None = None
     node_netns: str = ""  # run CNI and probes in this network namespace
     node_ip: str = ""  # InternalIP (default: 127.0.0.1)
     bind_address: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    pod_cidr: str = "10.244.0.0/24"
-    cluster_dns: str = "10.96.0.10"
-    cluster_domain: str = "cluster.local"
+    # this node's own subnet (Kubernetes' podCIDR) when it names it itself (standalone)
+    pod_cidr: str = str(DEFAULT_PLAN.node_subnet(0))
     api_token_file: Path | None = None  # the API server's kubelet-client token
     heartbeat_seconds: float = 10.0
     container_log_max_bytes: int = 10 << 20
@@ -62,8 +67,7 @@ class NodeConfig:
             raise NodeConfigError(f"--runtime: {self.runtime!r}: choose runc or crun")
         if not 0 <= self.port <= 65535:
             raise NodeConfigError(f"--port: {self.port} is not a TCP port")
-        for flag, value in (("--node-ip", self.node_ip), ("--address", self.bind_address),
-                            ("--cluster-dns", self.cluster_dns)):
+        for flag, value in (("--node-ip", self.node_ip), ("--address", self.bind_address)):
             if value:
                 try:
                     ipaddress.ip_address(value)

@@ -15,6 +15,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
+from berth.api.addressplan import DEFAULT_PLAN
 from berth.node import labels, podspec
 from berth.node.errors import EnvError
 from berth.node.runtime.protocol import (
@@ -37,8 +38,8 @@ CPU_PERIOD = 100_000
 
 @dataclass(frozen=True)
 class ClusterDNS:
-    servers: tuple[str, ...] = ("10.96.0.10",)
-    domain: str = "cluster.local"
+    servers: tuple[str, ...] = (str(DEFAULT_PLAN.dns_ip),)
+    domain: str = DEFAULT_PLAN.cluster_domain
 
 
 @dataclass

@@ -8,9 +8,8 @@ forked from them, and probe sockets opened by them, live there.
 ``CNINetwork`` is the runtime's ``SandboxNetwork`` hook: ADD of the loopback
 network and the pod network on sandbox creation (pod IP from the result),
 DEL in reverse on teardown; the client caches results for DEL.
-``ensure_default_conf`` writes berth's default networks (reference
-``bridge`` on ``bth0`` + ``host-local`` IPAM, and ``loopback``) into the
-agent's conf dir when the directory holds none.
+The conf dir's contents are written where the node process is assembled
+(``berth.daemon.node``, with ``berth.cni.defaults``).
 """
 
 from __future__ import annotations
@@ -18,11 +17,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from berth.cni.client import CNIClient, RuntimeConf, pod_args
 from berth.cni.confdir import NetworkConfigList, load_conf_dir
@@ -32,7 +30,6 @@ from berth.node.errors import NetworkSetupError, NodeConfigError
 from berth.node.runtime.protocol import PodSandboxConfig, PodSandboxNetworkStatus
 
 T = TypeVar("T")
-BRIDGE = "bth0"
 
 
 class NetnsExecutor:
@@ -56,31 +53,6 @@ class NetnsExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def default_networks(pod_cidr: str, data_dir: str) -> dict[str, dict[str, Any]]:
-    """File name -> network configuration of berth's default pod network."""
-    bridge: dict[str, Any] = {
-        "cniVersion": "1.0.0", "name": "berth",
-        "plugins": [{
-            "type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": False,
-            "hairpinMode": True,
-            "ipam": {"type": "host-local", "ranges": [[{"subnet": pod_cidr}]],
-                     "dataDir": data_dir},
-        }],
-    }
-    loopback: dict[str, Any] = {"cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"}
-    return {"10-berth.conflist": bridge, "99-loopback.conf": loopback}
-
-
-def ensure_default_conf(conf_dir: Path, pod_cidr: str, data_dir: Path) -> None:
-    conf_dir.mkdir(parents=True, exist_ok=True)
-    if any(conf_dir.glob("*.conf*")):
-        return
-    for name, conf in default_networks(pod_cidr, str(data_dir)).items():
-        tmp = conf_dir / f".{name}.tmp"
-        tmp.write_text(json.dumps(conf, indent=2) + "\n")
-        tmp.replace(conf_dir / name)
 
 
 def load_networks(conf_dir: Path) -> list[NetworkConfigList]:
@@ -124,6 +96,15 @@ class CNINetwork:
                 raise NetworkSetupError(f"CNI ADD of network {net.name!r}: {exc}") from exc
             ips += [str(ip.address.ip) for ip in result.ips if not ip.address.ip.is_loopback]
         return PodSandboxNetworkStatus(ip=ips[0] if ips else "", additional_ips=ips[1:])
+
+    async def status(self) -> str:
+        """CNI STATUS of each network (1.1.0 configs; older ones are ready once loaded)."""
+        for net in self.networks:
+            try:
+                await self.executor.run(functools.partial(self.client.status, net))
+            except CNIError as exc:
+                return f"network {net.name!r}: {exc}"
+        return ""
 
     async def teardown(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
                        ) -> None:

@@ -3,7 +3,8 @@
 ``gather_facts`` reads the machine (cpus, memory, disk, kernel, OS image,
 boot id); ``plan_node`` renders the Node with capacity/allocatable (cpu,
 memory, ephemeral-storage, pods=110), addresses, the four conditions with
-heartbeat times, nodeInfo and the kubelet endpoint port; ``plan_lease`` the
+heartbeat times (Ready follows the container runtime's Status: its binary and
+its network, i.e. CNI STATUS), nodeInfo and the kubelet endpoint port; ``plan_lease`` the
 ``coordination.k8s.io/v1`` Lease in ``kube-node-lease`` that is the heartbeat.
 """
 
@@ -63,8 +64,10 @@ def gather_facts(root: Path) -> NodeFacts:
 
 
 def plan_node(name: str, facts: NodeFacts, *, address: str, port: int, runtime: str,
-              now: float, pod_cidr: str = "", ready: bool = True,
+              now: float, pod_cidr: str = "", not_ready: str = "",
               old_conditions: list[Obj] | None = None) -> Obj:
+    """The Node as this agent reports it; ``not_ready`` (the runtime's Status, CRI's
+    RuntimeReady/NetworkReady) makes Ready False with that message, as the kubelet does."""
     stamp = rfc3339(now)
     old = {c.get("type"): c for c in old_conditions or []}
 
@@ -95,9 +98,8 @@ def plan_node(name: str, facts: NodeFacts, *, address: str, port: int, runtime: 
                      "kubelet has no disk pressure"),
                 cond("PIDPressure", False, "KubeletHasSufficientPID",
                      "kubelet has sufficient PID available"),
-                cond("Ready", ready, "KubeletReady" if ready else "KubeletNotReady",
-                     "berth node agent is posting ready status" if ready
-                     else "berth node agent is starting"),
+                cond("Ready", not not_ready, "KubeletNotReady" if not_ready else "KubeletReady",
+                     not_ready or "berth node agent is posting ready status"),
             ],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
             "nodeInfo": {

@@ -12,15 +12,14 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from berth.controllers.config import (
+from berth.api.addressplan import (
     DEFAULT_CLUSTER_CIDR,
-    DEFAULT_NODE_CIDR_MASK,
+    DEFAULT_NODE_MASK,
     DEFAULT_NODE_PORT_RANGE,
     DEFAULT_SERVICE_CIDR,
-    ControllerConfig,
+    AddressPlan,
+    AddressPlanError,
 )
-from berth.controllers.errors import ControllerConfigError
-from berth.controllers.manager import ALL_CONTROLLERS
 from berth.server.errors import ConfigError
 
 DEFAULT_PORT = 6443
@@ -39,19 +38,16 @@ class ServerConfig:
     sans: tuple[str, ...] = ()
     kubeconfig_path: Path | None = None
     max_body_bytes: int = 3 * 1024 * 1024
-    # --- the address plan and control loops (berth.controllers) ---
+    # --- the cluster's address plan (berth.api.addressplan) ---
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR          # --pod-network-cidr
     service_cidr: str = DEFAULT_SERVICE_CIDR          # --service-cidr
-    node_cidr_mask: int = DEFAULT_NODE_CIDR_MASK      # --node-cidr-mask-size
+    node_cidr_mask: int = DEFAULT_NODE_MASK           # --node-cidr-mask-size
     node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE  # --service-node-port-range
-    # which control loops run in this process: `berth server` passes ALL_CONTROLLERS; the
-    # default () keeps a bare API server for tests (Service IP allocation always works)
-    controllers: tuple[str, ...] = ()
 
-    def controller_config(self) -> ControllerConfig:
-        return ControllerConfig(cluster_cidr=self.cluster_cidr, service_cidr=self.service_cidr,
-                                node_cidr_mask=self.node_cidr_mask,
-                                node_port_range=self.node_port_range)
+    def address_plan(self) -> AddressPlan:
+        """The cluster's address plan from these settings (AddressPlanError names the flag)."""
+        return AddressPlan.parse(self.cluster_cidr, self.service_cidr, self.node_cidr_mask,
+                                 node_port_range=self.node_port_range)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first field that cannot be used."""
@@ -62,13 +58,9 @@ class ServerConfig:
             raise ConfigError(f"datastore: {self.datastore!r} is neither 'sqlite' nor "
                               "'etcd://host:port[,host:port]'")
         try:
-            self.controller_config().validate()
-        except ControllerConfigError as exc:
+            self.address_plan()
+        except AddressPlanError as exc:
             raise ConfigError(str(exc)) from None
-        unknown = set(self.controllers) - set(ALL_CONTROLLERS)
-        if unknown:
-            raise ConfigError(f"controllers: unknown {sorted(unknown)}; known: "
-                              f"{', '.join(ALL_CONTROLLERS)}")
         for addr in self.advertise_addresses:
             try:
                 ipaddress.ip_address(addr)

@@ -10,6 +10,7 @@ traceback.
     +-- ConfigError      a bad ServerConfig value (datastore URL, port, address)
     +-- PKIError         unreadable or inconsistent files under data_dir/pki
     +-- TokenFileError   a malformed line in the token file
+    +-- BootstrapError   a malformed bootstrap token or an unreadable token store
 """
 
 from __future__ import annotations
@@ -29,3 +30,7 @@ class PKIError(ServerError):
 
 class TokenFileError(ServerError):
     """The token file has a line that is not `token,user,uid[,"group1,group2"]`."""
+
+
+class BootstrapError(ServerError):
+    """A bootstrap token is malformed, or the server's token store cannot be read."""

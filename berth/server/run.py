@@ -1,17 +1,18 @@
-"""Starting and stopping the API server process: `start_server` and `run_server`.
+"""Starting and stopping the API server: `start_server`.
 
 `start_server` does everything a first start needs and a restart reuses: the PKI
 (CA + serving certificate under data_dir/pki), the token file with the admin
-identity, the kubelet-client token, the datastore, the built-in namespaces
+identity, the kubelet-client token, the datastore and its admission (Service IP and
+NodePort claims repaired, `berth.server.admission`), the built-in namespaces
 (default, kube-system, kube-public, kube-node-lease), the aiohttp app on TLS, and
 the admin kubeconfig (data_dir/admin.kubeconfig and the configured path). It
-returns a `RunningServer` handle; `run_server` (what `berth server` calls) waits on
-it until cancelled, then closes everything.
+returns a `RunningServer` handle whose `stop` closes everything.  The whole
+server process (with the controllers and the join service) is assembled by
+`berth.daemon.server`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ssl
 from dataclasses import dataclass
@@ -20,8 +21,7 @@ from pathlib import Path
 from aiohttp import web
 
 from berth.api.errors import AlreadyExists
-from berth.controllers import ControllerManager, start_for_server
-from berth.controllers.allocators import configure as configure_allocators
+from berth.server.admission import Admission
 from berth.server.app import create_app
 from berth.server.auth import ADMIN_USER, ensure_secret_file, ensure_tokens
 from berth.server.config import ServerConfig
@@ -48,11 +48,8 @@ class RunningServer:
     kubeconfig: Path
     store: Store
     runner: web.AppRunner
-    controllers: ControllerManager | None = None  # berth.controllers (None: not started)
 
     async def stop(self) -> None:
-        if self.controllers is not None:  # berth.controllers hook: stop loops first
-            await self.controllers.stop()
         await self.runner.cleanup()
         await self.store.close()
 
@@ -107,7 +104,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
         raise ConfigError(str(exc)) from exc
     try:
         await ensure_builtin_namespaces(store)
-        app = create_app(store, auth, node_client=NodeClient(token=kubelet_token),
+        plan = config.address_plan()
+        admission = Admission(store, plan.service_cidr, plan.node_port_range)
+        await admission.repair()  # before serving: claims match the stored Services
+        app = create_app(store, auth, admission=admission,
+                         node_client=NodeClient(token=kubelet_token),
                          max_body_bytes=config.max_body_bytes,
                          server_address=f"{client_host(config)}:{config.port}")
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
@@ -130,25 +131,4 @@ async def start_server(config: ServerConfig) -> RunningServer:
     if config.kubeconfig_path is not None:
         write_kubeconfig(Path(config.kubeconfig_path), kubeconfig)
     running = RunningServer(url, port, pki, token, admin_path, store, runner)
-    # --- berth.controllers hook: allocators' ranges, scheduler and controllers ---
-    try:
-        if config.controllers:
-            running.controllers = await start_for_server(
-                store, url, token, pki.ca_cert.read_bytes(), config.controller_config(),
-                enabled=config.controllers)
-        else:
-            configure_allocators(store, config.controller_config())
-    except BaseException:
-        await running.stop()
-        raise
-    # --- end of the berth.controllers hook ---
     return running
-
-
-async def run_server(config: ServerConfig) -> None:
-    """Serve until cancelled (what `berth server` runs)."""
-    running = await start_server(config)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await running.stop()

@@ -15,7 +15,6 @@ import atexit
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -24,6 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
+from berth.host.ports import free_port
 
 HOST = "127.0.0.1"
 
@@ -57,11 +58,6 @@ class EtcdMember:
         return self.process is not None and self.process.poll() is None
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def plan_members(base_dir: Path, size: int) -> list[EtcdMember]:

@@ -59,6 +59,8 @@ from berth.node.runtime.protocol import (
     PodSandboxFilter,
     PodSandboxNetworkStatus,
     PodSandboxStatus,
+    RuntimeCondition,
+    RuntimeStatus,
     SandboxNetwork,
     SandboxState,
 )
@@ -93,6 +95,9 @@ class LoopbackOnly:
     async def teardown(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
                        ) -> None:
         return None
+
+    async def status(self) -> str:
+        return ""
 
 
 def _parse_time(text: str) -> int:
@@ -516,6 +521,17 @@ class OCIRuntimeService:
             raise errors.RunContainerError(f"exec in {record.config.metadata.name!r}: {exc}"
                                            ) from exc
         return ExecSyncResponse(result.exit_code, result.stdout, result.stderr)
+
+    async def status(self) -> RuntimeStatus:
+        """CRI Status: the runtime binary is there, and the network can set up sandboxes."""
+        binary = await asyncio.to_thread(shutil.which, self.rt.name)
+        network = await self.network.status()
+        return RuntimeStatus((
+            RuntimeCondition("RuntimeReady", binary is not None,
+                             "" if binary else "RuntimeNotReady",
+                             "" if binary else f"{self.rt.name} is not on PATH"),
+            RuntimeCondition("NetworkReady", not network,
+                             "NetworkPluginNotReady" if network else "", network)))
 
     async def reopen_container_log(self, container_id: str) -> None:
         """Ask the container's monitor to reopen its log file (after rotation)."""

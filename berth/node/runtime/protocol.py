@@ -222,6 +222,34 @@ class ExecSyncResponse:
     stderr: bytes
 
 
+@dataclass(frozen=True)
+class RuntimeCondition:
+    """One of CRI's runtime conditions: ``RuntimeReady`` or ``NetworkReady``."""
+
+    type: str
+    status: bool
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    """CRI's ``Status`` answer: the runtime's conditions (the kubelet's Ready depends on them)."""
+
+    conditions: tuple[RuntimeCondition, ...] = ()
+
+    def not_ready(self) -> str:
+        """Empty when every condition holds, else the kubelet's NotReady message."""
+        bad = [c for c in self.conditions if not c.status]
+        if not bad:
+            return ""
+        first = bad[0]
+        what = "container runtime network" if first.type == "NetworkReady" \
+            else "container runtime"
+        return (f"{what} not ready: {first.type}=false reason:{first.reason} "
+                f"message:{first.message}")
+
+
 class SandboxNetwork(Protocol):
     """Network setup for a sandbox, called once its netns exists (CNI ADD/DEL)."""
 
@@ -230,6 +258,10 @@ class SandboxNetwork(Protocol):
 
     async def teardown(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
                        ) -> None: ...
+
+    async def status(self) -> str:
+        """Empty when a sandbox's network can be set up now, else why not (CNI STATUS)."""
+        ...
 
 
 class RuntimeService(Protocol):
@@ -264,3 +296,5 @@ class RuntimeService(Protocol):
                         ) -> ExecSyncResponse: ...
 
     async def reopen_container_log(self, container_id: str) -> None: ...
+
+    async def status(self) -> RuntimeStatus: ...

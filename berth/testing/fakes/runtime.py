@@ -44,7 +44,9 @@ from berth.node.runtime.protocol import (
     PodSandboxFilter,
     PodSandboxNetworkStatus,
     PodSandboxStatus,
+    RuntimeCondition,
     RuntimeService,
+    RuntimeStatus,
     SandboxNetwork,
     SandboxState,
 )
@@ -63,6 +65,7 @@ class FakeSandboxNetwork:
         self.prefix = prefix
         self._next = itertools.count(2)
         self.calls: list[tuple[str, str]] = []
+        self.not_ready = ""  # set it to make the network not ready (CNI STATUS failing)
 
     async def setup(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
                     ) -> PodSandboxNetworkStatus:
@@ -72,6 +75,9 @@ class FakeSandboxNetwork:
     async def teardown(self, sandbox_id: str, netns_path: str, config: PodSandboxConfig
                        ) -> None:
         self.calls.append(("teardown", sandbox_id))
+
+    async def status(self) -> str:
+        return self.not_ready
 
 
 @dataclass
@@ -463,6 +469,14 @@ class FakeRuntimeService:
         if runs_for:
             await asyncio.sleep(runs_for)
         return ExecSyncResponse(program.exit_code, program.stdout, program.stderr)
+
+    async def status(self) -> RuntimeStatus:
+        """CRI Status: the runtime is always up; the network is its hook's answer."""
+        network = await self.network.status() if self.network is not None else ""
+        return RuntimeStatus((
+            RuntimeCondition("RuntimeReady", True),
+            RuntimeCondition("NetworkReady", not network,
+                             "NetworkPluginNotReady" if network else "", network)))
 
     async def reopen_container_log(self, container_id: str) -> None:
         record = self._container(container_id)

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import pytest
 
 from berth.host import netns
 from berth.host.netlink import Netlink
+from berth.host.ports import free_port
 
 BERTH = str(Path(sys.executable).with_name("berth"))
 SNAPSHOT_COMMANDS = (["ip", "netns", "list"], ["ip", "-o", "link"], ["ip", "route"],
@@ -54,9 +54,7 @@ class Cluster:
         self.home = home
         self.name = "t" + secrets.token_hex(3)
         self.underlay = f"198.18.{100 + secrets.randbelow(150)}.0/24"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port(2)  # --port and the join service on --port + 1
 
     def berth(self, *args: str, check: bool = True, timeout: float = 240
               ) -> subprocess.CompletedProcess[str]:

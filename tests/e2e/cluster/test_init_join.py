@@ -16,7 +16,6 @@ import ipaddress
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from berth.api.addressplan import AddressPlan
 from berth.cluster import probe
 from berth.cluster.topology import (
     Topology,
@@ -35,7 +35,7 @@ from berth.cluster.topology import (
 )
 from berth.host import netns
 from berth.host.fabric import Fabric
-from berth.netagent.config import ClusterNetwork
+from berth.host.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 BERTH = str(Path(sys.executable).with_name("berth"))
@@ -46,11 +46,9 @@ class Machines:
         self.tmp = tmp
         tag = "t" + secrets.token_hex(3)
         underlay = ipaddress.IPv4Network(f"198.18.{100 + secrets.randbelow(150)}.0/24")
-        self.topo: Topology = plan_topology(3, ClusterNetwork.parse(), cluster=tag,
+        self.topo: Topology = plan_topology(3, AddressPlan.parse(), cluster=tag,
                                             underlay=underlay, host_link=False)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port(2)  # --port and the join service on --port + 1
 
     def berth(self, k: int, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "BERTH_HOME": str(self.tmp / f"m{k}")}

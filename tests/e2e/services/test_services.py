@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from berth.host.netns import entered
+from berth.host.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 BERTH = str(Path(sys.executable).with_name("berth"))
@@ -109,9 +110,7 @@ class Cluster:
         self.home = home
         self.name = "s" + secrets.token_hex(3)
         self.underlay = f"198.18.{100 + secrets.randbelow(150)}.0/24"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port(2)  # --port and the join service on --port + 1
         self.nodes: dict[str, dict[str, str]] = {}  # name -> {netns, ip}
 
     def berth(self, *args: str, check: bool = True, stdin: str | None = None,

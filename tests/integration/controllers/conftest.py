@@ -22,8 +22,8 @@ import pytest
 from berth.api.resources import Resource, by_key
 from berth.client import Client, ClusterConfig
 from berth.controllers import ALL_CONTROLLERS
-from berth.server import ServerConfig, start_server
-from berth.server.run import RunningServer
+from berth.daemon.server import ServerProcess, ServerProcessConfig, start_server_process
+from berth.server import ServerConfig
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -75,7 +75,7 @@ class Cluster:
     DAEMONSETS = DAEMONSETS
     NAMESPACES = NAMESPACES
 
-    server: RunningServer
+    server: ServerProcess
     client: Client
     data_dir: Path
 
@@ -122,8 +122,9 @@ class Cluster:
 
 
 async def start_cluster(data_dir: Path, **config: Any) -> Cluster:
-    config.setdefault("controllers", ALL_CONTROLLERS)
-    server = await start_server(ServerConfig(data_dir=data_dir, port=0, **config))
+    controllers = config.pop("controllers", ALL_CONTROLLERS)
+    server = await start_server_process(ServerProcessConfig(
+        ServerConfig(data_dir=data_dir, port=0, **config), controllers=controllers))
     client = Client(ClusterConfig(server=server.url, ca_pem=server.pki.ca_cert.read_bytes(),
                                   token=server.admin_token))
     return Cluster(server, client, data_dir)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from berth.server import ServerConfig, start_server
+from berth.daemon.server import ServerProcessConfig, start_server_process
+from berth.server import ServerConfig
 from berth.server.errors import ConfigError
 
 
@@ -21,5 +22,8 @@ from berth.server.errors import ConfigError
 async def test_bad_plan_is_refused_before_anything_starts(tmp_path: Path, plan: dict[str, object],
                                                           words: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(words)):
-        await start_server(ServerConfig(data_dir=tmp_path / "s", port=0, **plan))  # type: ignore[arg-type]
+        controllers = plan.pop("controllers", ())
+        await start_server_process(ServerProcessConfig(
+            ServerConfig(data_dir=tmp_path / "s", port=0, **plan),  # type: ignore[arg-type]
+            controllers=controllers))  # type: ignore[arg-type]
     assert not (tmp_path / "s").exists()

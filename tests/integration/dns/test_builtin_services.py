@@ -17,7 +17,8 @@ from berth.api.errors import Invalid
 from berth.api.resources import Resource, by_key
 from berth.client import Client, ClusterConfig
 from berth.controllers import ALL_CONTROLLERS
-from berth.server import ServerConfig, start_server
+from berth.daemon.server import ServerProcessConfig, start_server_process
+from berth.server import ServerConfig
 
 
 def res(key: str) -> Resource:
@@ -39,9 +40,10 @@ async def wait_get(client: Client, r: Resource, ns: str, name: str) -> dict[str,
 
 
 async def test_builtin_services_hold_their_addresses_and_survive_restart(tmp_path: Path) -> None:
-    config = ServerConfig(data_dir=tmp_path / "server", port=0, controllers=ALL_CONTROLLERS)
+    config = ServerProcessConfig(ServerConfig(data_dir=tmp_path / "server", port=0),
+                                 controllers=ALL_CONTROLLERS)
     for round_ in (1, 2):
-        server = await start_server(config)
+        server = await start_server_process(config)
         client = Client(ClusterConfig(server=server.url,
                                       ca_pem=server.pki.ca_cert.read_bytes(),
                                       token=server.admin_token))

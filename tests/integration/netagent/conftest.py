@@ -22,22 +22,29 @@ from typing import Any, TypeVar
 
 import pytest
 
+from berth.api.addressplan import DEFAULT_PLAN, AddressPlan
 from berth.api.resources import by_key
 from berth.client import Client, load_config
 from berth.cluster.topology import (
+    NodeWiring,
     Topology,
     plan_topology,
     setup_fabric,
     setup_node,
     teardown_topology,
 )
+from berth.cni.defaults import BRIDGE as CNI_BRIDGE
 from berth.host import netns
 from berth.host.netlink import Netlink
-from berth.netagent.config import CNI_BRIDGE, ClusterNetwork
 from berth.server import ServerConfig, start_server
 
 NODES = by_key("nodes")
 T = TypeVar("T")
+
+
+def pod_subnet(node: NodeWiring) -> ipaddress.IPv4Network:
+    """The subnet node k is given by hand here: the k-th of the cluster range."""
+    return ipaddress.IPv4Network(DEFAULT_PLAN.node_subnet(node.index - 1))
 
 
 def blocking(fn: Callable[..., T], *args: Any) -> T:
@@ -71,7 +78,7 @@ def build_fabric() -> Iterator[Callable[..., Fabric]]:
 
     def build(backend: str = "vxlan", nodes: int = 2, mtu: int = 1500) -> Fabric:
         tag = "t" + secrets.token_hex(3)
-        net = ClusterNetwork.parse(backend=backend, underlay_mtu=mtu)
+        net = AddressPlan.parse(backend=backend, underlay_mtu=mtu)
         topo = plan_topology(nodes, net, cluster=tag, host_link=False,
                              underlay=ipaddress.IPv4Network("198.18.0.0/24"))
         fab = Fabric(topo)
@@ -97,8 +104,8 @@ def make_pod(fab: Fabric, node_name: str, index: int) -> Pod:
 
 def _make_pod(fab: Fabric, node_name: str, index: int) -> Pod:
     node = fab.topo.node(node_name)
-    gw = node.pod_subnet.network_address + 1
-    ip = node.pod_subnet.network_address + 10 + index
+    gw = pod_subnet(node).network_address + 1
+    ip = pod_subnet(node).network_address + 10 + index
     pod_ns = f"{node.netns}-p{index}"
     path = netns.create_netns(pod_ns)
     pod = Pod(pod_ns, str(ip), node_name)
@@ -106,7 +113,7 @@ def _make_pod(fab: Fabric, node_name: str, index: int) -> Pod:
     mtu = fab.topo.network.pod_mtu
     with Netlink.open(node.netns) as nl:
         bridge = nl.ensure_bridge(CNI_BRIDGE, mtu)
-        nl.ensure_addr(bridge.index, ipaddress.IPv4Interface(f"{gw}/{node.pod_subnet.prefixlen}"))
+        nl.ensure_addr(bridge.index, ipaddress.IPv4Interface(f"{gw}/{pod_subnet(node).prefixlen}"))
         fd = netns.open_netns(path)
         try:
             veth = nl.add_veth(f"bthp{index}", "eth0", fd, mtu, master=bridge.index)
@@ -116,7 +123,7 @@ def _make_pod(fab: Fabric, node_name: str, index: int) -> Pod:
     with Netlink.open(path) as nl:
         nl.set_up(nl.require_link("lo").index)
         eth = nl.require_link("eth0")
-        nl.ensure_addr(eth.index, ipaddress.IPv4Interface(f"{ip}/{node.pod_subnet.prefixlen}"))
+        nl.ensure_addr(eth.index, ipaddress.IPv4Interface(f"{ip}/{pod_subnet(node).prefixlen}"))
         nl.set_up(eth.index)
         nl.replace_route(ipaddress.IPv4Network("0.0.0.0/0"), gw, eth.index)
     return pod
@@ -136,7 +143,7 @@ async def live_api(tmp_path: Path) -> AsyncIterator[Client]:
 async def register_nodes(client: Client, topo: Topology) -> None:
     assert NODES is not None
     for node in topo.nodes:
-        await client.create(NODES, node_object(node.name, str(node.pod_subnet),
+        await client.create(NODES, node_object(node.name, str(pod_subnet(node)),
                                                str(node.underlay_ip.ip)))
 
 

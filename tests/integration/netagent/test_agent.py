@@ -27,7 +27,7 @@ from berth.netagent.agent import NetworkAgent
 from berth.netagent.config import VXLAN_DEVICE, AgentConfig
 from berth.netagent.plan import ANNOTATION_VTEP_MAC
 
-from .conftest import NODES, Fabric, blocking, make_pod, node_object, register_nodes
+from .conftest import NODES, Fabric, blocking, make_pod, node_object, pod_subnet, register_nodes
 
 pytestmark = pytest.mark.root
 
@@ -151,10 +151,10 @@ async def test_departed_node_leaves_no_trace_and_a_joining_one_is_routed(
     await group.stop(n3.name)
     await live_api.delete(NODES, None, n3.name)
     for _ in range(50):
-        if str(n3.pod_subnet) not in owned_dsts(n1.netns):
+        if str(pod_subnet(n3)) not in owned_dsts(n1.netns):
             break
         await asyncio.sleep(0.1)
-    assert str(n3.pod_subnet) not in owned_dsts(n1.netns)
+    assert str(pod_subnet(n3)) not in owned_dsts(n1.netns)
     if backend == "vxlan":
         def read() -> tuple[set[str], set[str]]:
             with FabricNL.open(n1.netns) as nl:
@@ -162,10 +162,10 @@ async def test_departed_node_leaves_no_trace_and_a_joining_one_is_routed(
                 return ({str(ip) for ip in nl.neighbours(vx.index)},
                         {str(ip) for ip in nl.fdb(vx.index).values()})
         neighbours, remotes = blocking(read)
-        assert str(n3.pod_subnet.network_address) not in neighbours
+        assert str(pod_subnet(n3).network_address) not in neighbours
         assert str(n3.underlay_ip.ip) not in remotes
     # It joins again: routed again.
-    await live_api.create(NODES, node_object(n3.name, str(n3.pod_subnet), str(n3.underlay_ip.ip)))
+    await live_api.create(NODES, node_object(n3.name, str(pod_subnet(n3)), str(n3.underlay_ip.ip)))
     group.start(n3.name)
     assert await wait_ping(p1.netns, p3.ip)
 
@@ -189,8 +189,8 @@ async def test_agent_restart_changes_nothing_and_resync_repairs(
     # Someone removes a route: the periodic resync puts it back.
     def remove() -> None:
         with FabricNL.open(n1.netns) as nl:
-            route = next(r for r in nl.owned_routes() if r.dst == n2.pod_subnet)
+            route = next(r for r in nl.owned_routes() if r.dst == pod_subnet(n2))
             nl.delete_owned_route(route)
     blocking(remove)
     assert await wait_ping(p1.netns, p2.ip, 5.0)
-    assert str(n2.pod_subnet) in owned_dsts(n1.netns)
+    assert str(pod_subnet(n2)) in owned_dsts(n1.netns)

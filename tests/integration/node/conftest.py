@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +35,7 @@ from berth.client import Client, ClientError, load_config
 from berth.host import netns
 from berth.host.cgroups import remove_empty_cgroup, teardown_cgroup_tree
 from berth.host.loopback import set_loopback_up
+from berth.host.ports import free_port
 from berth.images import ImageStore
 from berth.images.busybox import ensure_busybox_image
 from berth.node.runtime import OCIRuntimeService
@@ -48,10 +48,6 @@ PODS = by_key("pods")
 BERTH = str(Path(sys.executable).with_name("berth"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -27,10 +27,11 @@ import pytest
 from berth.api.resources import Resource, by_key
 from berth.client import Client, ClusterConfig
 from berth.controllers import ALL_CONTROLLERS
+from berth.daemon.server import ServerProcessConfig, start_server_process
 from berth.dns import ClusterDNS
 from berth.host.netns import entered
 from berth.proxy import DNSRedirect, Proxier, ServiceWatch
-from berth.server import ServerConfig, start_server
+from berth.server import ServerConfig
 
 pytestmark = pytest.mark.root
 Obj = dict[str, Any]
@@ -47,9 +48,9 @@ PODS, SERVICES = res("pods"), res("services")
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Client]:
-    server = await start_server(ServerConfig(data_dir=tmp_path / "server", port=0,
-                                             controllers=ALL_CONTROLLERS,
-                                             service_cidr="10.96.0.0/24"))
+    server = await start_server_process(ServerProcessConfig(
+        ServerConfig(data_dir=tmp_path / "server", port=0, service_cidr="10.96.0.0/24"),
+        controllers=ALL_CONTROLLERS))
     client = Client(ClusterConfig(server=server.url, ca_pem=server.pki.ca_cert.read_bytes(),
                                   token=server.admin_token))
     try:

@@ -1,4 +1,4 @@
-"""``berth.node.services.run_service_plane`` against a real API server, in a node namespace.
+"""``berth.daemon.services.run_service_plane`` against a real API server, in a node namespace.
 
 What ``berth node --node-netns`` runs: the sysctls, table ``inet berth`` and
 the DNS sockets all land in the named namespace, none in the caller's (root)
@@ -22,9 +22,10 @@ import pytest
 
 from berth.client import Client, ClusterConfig
 from berth.controllers import ALL_CONTROLLERS
+from berth.daemon.server import ServerProcessConfig, start_server_process
+from berth.daemon.services import run_service_plane, teardown_service_plane
 from berth.host.netns import create_netns, delete_netns, entered
-from berth.node.services import run_service_plane, teardown_service_plane
-from berth.server import ServerConfig, start_server
+from berth.server import ServerConfig
 
 pytestmark = pytest.mark.root
 
@@ -48,8 +49,8 @@ def ns() -> Iterator[str]:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Client]:
-    server = await start_server(ServerConfig(data_dir=tmp_path / "server", port=0,
-                                             controllers=ALL_CONTROLLERS))
+    server = await start_server_process(ServerProcessConfig(
+        ServerConfig(data_dir=tmp_path / "server", port=0), controllers=ALL_CONTROLLERS))
     client = Client(ClusterConfig(server=server.url, ca_pem=server.pki.ca_cert.read_bytes(),
                                   token=server.admin_token))
     try:

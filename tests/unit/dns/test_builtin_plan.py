@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from berth.api.addressplan import AddressPlan
 from berth.controllers.bootstrap import api_endpoint, plan_builtin_objects
 
 
@@ -12,7 +13,7 @@ def by_name(objs: list[tuple[str, dict[str, Any]]]) -> dict[tuple[str, str], dic
 
 
 def test_addresses_are_the_first_and_tenth_of_any_service_range() -> None:
-    objs = by_name(plan_builtin_objects("172.20.0.0/16", "198.18.0.1", 6443))
+    objs = by_name(plan_builtin_objects(AddressPlan.parse(service_cidr="172.20.0.0/16"), "198.18.0.1", 6443))
     assert objs["services", "kubernetes"]["spec"]["clusterIP"] == "172.20.0.1"
     dns = objs["services", "kube-dns"]
     assert dns["metadata"]["namespace"] == "kube-system"
@@ -28,12 +29,12 @@ def test_addresses_are_the_first_and_tenth_of_any_service_range() -> None:
 def test_a_loopback_api_address_gives_no_endpoint_a_pod_would_misuse() -> None:
     ip, port = api_endpoint("https://127.0.0.1:27443")
     assert (ip, port) == ("127.0.0.1", 27443)
-    objs = by_name(plan_builtin_objects("10.96.0.0/12", ip, port))
+    objs = by_name(plan_builtin_objects(AddressPlan.parse(service_cidr="10.96.0.0/12"), ip, port))
     assert objs["endpointslices.discovery.k8s.io", "kubernetes"]["endpoints"] == []
     assert objs["endpoints", "kubernetes"]["subsets"] == []
 
 
 def test_a_range_without_a_tenth_address_gets_no_kube_dns() -> None:
-    objs = by_name(plan_builtin_objects("10.96.0.0/29", "198.18.0.1", 6443))
+    objs = by_name(plan_builtin_objects(AddressPlan.parse(service_cidr="10.96.0.0/29"), "198.18.0.1", 6443))
     assert ("services", "kube-dns") not in objs
     assert objs["services", "kubernetes"]["spec"]["clusterIP"] == "10.96.0.1"

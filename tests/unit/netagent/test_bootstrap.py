@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from berth.cluster import bootstrap
-from berth.cluster.errors import ClusterError
-from berth.cluster.join import JoinError, join_url
+from berth.cluster.join import JoinError, check_token_shape, join_url
+from berth.server import bootstrap
+from berth.server.errors import BootstrapError
 
 
 def self_signed_pem() -> bytes:
@@ -34,8 +34,10 @@ def test_tokens_have_kubeadms_shape_and_bad_ones_are_named() -> None:
     token_id, secret = bootstrap.parse_token(token)
     assert len(token_id) == 6 and len(secret) == 16
     for bad in ("abc", "ABCDEF.0123456789abcdef", "abcdef-0123456789abcdef"):
-        with pytest.raises(ClusterError, match="--token"):
+        with pytest.raises(BootstrapError, match="--token"):
             bootstrap.parse_token(bad)
+        with pytest.raises(JoinError, match="--token"):  # what berth join reports
+            check_token_shape(bad)
 
 
 def test_only_the_secret_hash_is_stored_and_expiry_is_honoured(tmp_path: Path) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from berth.daemon.services import check_service_plane
 
 from berth.node.errors import NodeConfigError
-from berth.node.services import check_service_plane
 
 
 @pytest.mark.parametrize(("dns_ip", "domain", "port", "flag"), [

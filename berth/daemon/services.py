@@ -1,7 +1,7 @@
 """The node's service plane: the proxy (kube-proxy role) and cluster DNS, in the node process.
 
-``run_service_plane`` is what ``berth node`` runs beside the kubelet role (as
-one of its companions).  It prepares the node's network namespace for
+``run_service_plane`` is what ``berth node`` runs beside the kubelet role
+(``berth.daemon.node`` supervises it).  It prepares the node's network namespace for
 Service traffic (``setup_service_sysctls``: IP forwarding, and bridged IPv4
 through the nftables hooks so DNAT'd replies between pods on one bridge are
 translated back), then shares one ``ServiceWatch`` (a single list+watch of
@@ -30,6 +30,7 @@ import logging
 import socket
 from collections.abc import Sequence
 
+from berth.api.addressplan import DEFAULT_PLAN
 from berth.client import Client
 from berth.dns import ClusterDNS
 from berth.dns.errors import ServeFailed
@@ -39,7 +40,7 @@ from berth.host.sysctl import set_sysctl
 from berth.node.errors import NodeConfigError
 from berth.proxy import DNSRedirect, Proxier, ServiceWatch
 
-log = logging.getLogger("berth.node.services")
+log = logging.getLogger("berth.daemon.services")
 SERVICE_SYSCTLS = (("net.ipv4.ip_forward", "1"),
                    ("net.bridge.bridge-nf-call-iptables", "1"))
 
@@ -88,8 +89,8 @@ def check_service_plane(cluster_dns_ip: str, cluster_domain: str, dns_port: int)
 
 
 async def run_service_plane(client: Client, node_name: str, node_addresses: Sequence[str],
-                            cluster_dns_ip: str = "10.96.0.10",
-                            cluster_domain: str = "cluster.local", *,
+                            cluster_dns_ip: str = str(DEFAULT_PLAN.dns_ip),
+                            cluster_domain: str = DEFAULT_PLAN.cluster_domain, *,
                             dns_port: int = LISTEN_PORT, netns: str | None = None) -> None:
     """Run the proxy and cluster DNS of ``node_name`` until cancelled (see the module doc).
 

@@ -7,7 +7,8 @@ of the server's data directory (``save_tokens``/``load_tokens``); the secret
 itself is shown once, to the operator.
 
 The join service (``join_app``) runs in the cluster's server process beside the
-API (``berth.cluster.serve``), over TLS with the API's certificate:
+API (``berth.daemon.server``, ``berth server --join-port``), over TLS with the
+API's certificate:
 
 - ``GET /cluster-info``: the cluster CA (public), so a joining node can check it
   against the ``--ca-cert-hash`` pin it was given before sending any secret;
@@ -41,7 +42,7 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from berth.cluster.errors import ClusterError
+from berth.server.errors import BootstrapError
 
 TOKEN_RE = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 TOKEN_FILE = "bootstrap-tokens.json"
@@ -66,7 +67,7 @@ def new_bootstrap_token() -> str:
 def parse_token(token: str) -> tuple[str, str]:
     match = TOKEN_RE.match(token.strip())
     if match is None:
-        raise ClusterError("--token: not a bootstrap token (expected <6 chars>.<16 chars> "
+        raise BootstrapError("--token: not a bootstrap token (expected <6 chars>.<16 chars> "
                            "of a-z and 0-9)")
     return match.group(1), match.group(2)
 
@@ -81,7 +82,7 @@ def load_tokens(data_dir: Path) -> list[StoredToken]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
-        raise ClusterError(f"{data_dir / TOKEN_FILE}: {exc}") from exc
+        raise BootstrapError(f"{data_dir / TOKEN_FILE}: {exc}") from exc
     return [StoredToken(**t) for t in doc]
 
 
