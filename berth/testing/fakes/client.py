@@ -2,7 +2,9 @@
 
 A pod worker talks to the API server only through its `NodeContext`:
 status merge patches on ``pods/status``, the final ``gracePeriodSeconds=0``
-delete, Events, and GETs of the ConfigMaps and Secrets a pod references.
+delete, Events, and GETs of the ConfigMaps and Secrets a pod references; the
+agent itself registers its Node and Lease and patches them on each heartbeat
+(every Node status it posts is kept in ``node_history``).
 `RecordingClient` answers exactly those with the duck type of
 `berth.client.Client`, keeps every status it was sent (the latest per pod
 in ``statuses``), and calls ``on_status`` so a harness can hand the new
@@ -31,6 +33,7 @@ class RecordingClient:
         self.status_history: list[tuple[str, Obj]] = []  # (pod name, status)
         self.deleted: list[tuple[str, str, int | None]] = []  # (namespace, name, grace)
         self.events: list[Obj] = []
+        self.node_history: list[Obj] = []  # every Node status the agent posted
         self.on_status: Callable[[str, Obj], None] | None = None
 
     def put(self, plural: str, obj: Obj) -> None:
@@ -53,10 +56,14 @@ class RecordingClient:
         return copy.deepcopy(obj)
 
     async def create(self, resource: Resource, obj: Obj, namespace: str | None = None) -> Obj:
+        obj = copy.deepcopy(obj)
+        obj.setdefault("metadata", {}).setdefault("uid", f"uid-{len(self.objects) + 1}")
         if resource.plural == "events":
             self.events.append(copy.deepcopy(obj))
         else:
             self.put(resource.plural, copy.deepcopy(obj))
+        if resource.plural == "nodes":
+            self.node_history.append(copy.deepcopy(obj.get("status") or {}))
         return obj
 
     async def patch(self, resource: Resource, namespace: str | None, name: str, patch: Any, *,
@@ -67,6 +74,13 @@ class RecordingClient:
             if self.on_status is not None:
                 self.on_status(name, status)
             return {"status": status}
+        stored = self.objects.get((resource.plural, namespace or "", name))
+        if resource.plural in ("nodes", "leases") and stored is not None:
+            section = "status" if subresource == "status" else "spec"
+            stored.setdefault(section, {}).update(copy.deepcopy(patch.get(section) or {}))
+            if resource.plural == "nodes" and subresource == "status":
+                self.node_history.append(copy.deepcopy(stored["status"]))
+            return copy.deepcopy(stored)
         if resource.plural == "events":
             for event in self.events:
                 if (event.get("metadata") or {}).get("name") == name:
