@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from berth.daemon.services import check_service_plane
 
+from berth.daemon.services import check_service_plane
 from berth.node.errors import NodeConfigError
 
 
