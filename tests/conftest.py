@@ -19,9 +19,13 @@ import shutil
 import signal
 import sys
 import threading
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from berth.testing.etcd import EtcdCluster
 
 SLOW_TIMEOUT = 600.0  # seconds, for tests marked slow (end to end)
 GRACE = 30.0  # seconds an async test gets to unwind after its tasks are cancelled
@@ -129,3 +133,20 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
     signal.signal(signal.SIGALRM, soft)
     signal.setitimer(signal.ITIMER_REAL, settings.timeout)
     return True
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+    """One single-member etcd on loopback ports for the whole run, always stopped."""
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), size=1)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def resource() -> str:
+    """A resource key no other test uses (the etcd above is shared by the session)."""
+    return f"widgets{uuid.uuid4().hex[:8]}"

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterator
 
+from berth.store.base import WatchEvent
 from berth.store.errors import WatchOverflow
-from berth.store.filtering import Change
+from berth.store.filtering import Change, Filter, plan_event
 
 
 class Subscription:
@@ -61,6 +63,17 @@ class Subscription:
             return batch
         assert self._error is not None
         raise self._error
+
+    async def events_after(self, seen: int, flt: Filter) -> AsyncIterator[WatchEvent]:
+        """The live part of a watch: changes newer than revision ``seen``, as ``flt`` sees them."""
+        while True:
+            for change in await self.next_batch():
+                if change.rv <= seen:
+                    continue
+                seen = change.rv
+                event = plan_event(change, flt)
+                if event is not None:
+                    yield event
 
 
 class Fanout:

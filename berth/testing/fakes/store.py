@@ -188,14 +188,8 @@ class MemoryStore:
                     if event is not None:
                         yield event
                 seen = max(start, seen)
-            while True:
-                for change in await sub.next_batch():
-                    if change.rv <= seen:
-                        continue
-                    seen = change.rv
-                    event = plan_event(change, flt)
-                    if event is not None:
-                        yield event
+            async for event in sub.events_after(seen, flt):
+                yield event
         finally:
             self._fanout.unsubscribe(sub)
 

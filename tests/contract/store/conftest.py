@@ -1,16 +1,16 @@
 """The datastore contract: every test runs against the in-memory fake, SQLite and a real etcd.
 
-``backend`` is parametrized over the three; the etcd one shares one
-single-member etcd per session (started on loopback ports, always stopped).
+``backend`` is parametrized over the three; the etcd one shares the session's
+single-member etcd (``etcd_cluster`` in tests/conftest.py).
 The memory backend keeps its `MemoryData` across ``open`` calls, so a test
 that reopens the store sees what it wrote, as with the real backends. Tests
-isolate themselves by using a resource name of their own (``resource``).
+isolate themselves by using a resource name of their own (``resource``, also
+in tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,16 +36,6 @@ class Backend:
         return await open_store(self.url, self.data_dir, **options)
 
 
-@pytest.fixture(scope="session")
-def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), size=1)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 @pytest.fixture(params=["memory", "sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "memory":
@@ -63,9 +53,3 @@ async def store(backend: Backend) -> AsyncIterator[Store]:
         yield st
     finally:
         await st.close()
-
-
-@pytest.fixture
-def resource() -> str:
-    """A resource key no other test uses (etcd is shared by the session)."""
-    return f"widgets{uuid.uuid4().hex[:8]}"
