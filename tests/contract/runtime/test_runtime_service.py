@@ -9,7 +9,6 @@ be the same on both.
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import pytest
 
@@ -33,27 +32,10 @@ from berth.node.runtime.protocol import (
     RuntimeService,
     SandboxState,
 )
+from berth.testing.cri import container, pod_config, wait_state
 from tests.contract.runtime.conftest import Runtimes
 
 TRAP = "trap 'exit 0' TERM; while true; do sleep 0.05; done"
-
-
-def pod_config(name: str = "web", **kwargs: object) -> PodSandboxConfig:
-    meta = PodSandboxMetadata(name=name, namespace="default", uid=secrets.token_hex(8))
-    return PodSandboxConfig(metadata=meta, **kwargs)  # type: ignore[arg-type]
-
-
-def container(name: str, command: list[str], image: str = "busybox", **kwargs: object
-              ) -> ContainerConfig:
-    return ContainerConfig(metadata=ContainerMetadata(name=name), image=image,
-                           command=command, **kwargs)  # type: ignore[arg-type]
-
-
-async def wait_state(rt: RuntimeService, cid: str, state: ContainerState,
-                     timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while (await rt.container_status(cid)).state != state:
-            await asyncio.sleep(0.05)
 
 
 async def run(rt: RuntimeService, sid: str, pod: PodSandboxConfig,

@@ -244,10 +244,14 @@ def timed_requests(c: Cluster, client: str, seconds: int) -> subprocess.Popen[st
 def test_unready_backend_stops_getting_traffic_within_a_second(cluster: Cluster) -> None:
     # Pods share the node kernel's clock (/proc/uptime), so the client's log and the
     # moment the readiness file goes can be compared to the hundredth of a second.
-    loops = [timed_requests(cluster, client, 6) for client in ("client-0", "client-1")]
-    time.sleep(2.0)
+    loops = [timed_requests(cluster, client, 10) for client in ("client-0", "client-1")]
+    # wait until both loops answer (a loaded machine may take seconds to start them),
+    # then let them run a little before the file goes
+    firsts = [loop.stdout.readline() if loop.stdout else "" for loop in loops]
+    time.sleep(1.0)
     removed = float(cluster.sh("web-extra", "cut -d' ' -f1 /proc/uptime; rm /tmp/ready"))
-    outs = [loop.communicate(timeout=30)[0] for loop in loops]
+    outs = [first + loop.communicate(timeout=30)[0] for first, loop in zip(firsts, loops,
+                                                                          strict=True)]
     for out in outs:
         seen = [line.split() for line in out.splitlines() if len(line.split()) == 2]
         assert any(b == "web-extra" and float(t) < removed for t, b in seen), out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,34 +28,14 @@ from berth.node.runtime.protocol import (
     LinuxPodSandboxConfig,
     PodSandboxConfig,
     PodSandboxFilter,
-    PodSandboxMetadata,
     PodSandboxNetworkStatus,
     SandboxState,
 )
+from berth.testing.cri import container, pod_config, wait_state
 
 pytestmark = pytest.mark.root
 
 CRI_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) ([FP]) (.*)$")
-
-
-def pod_config(name: str = "web", **kwargs: object) -> PodSandboxConfig:
-    meta = PodSandboxMetadata(name=name, namespace="default", uid=secrets.token_hex(8))
-    return PodSandboxConfig(metadata=meta, **kwargs)  # type: ignore[arg-type]
-
-
-def container(name: str, command: list[str], image: str = "busybox", **kwargs: object
-              ) -> ContainerConfig:
-    return ContainerConfig(metadata=ContainerMetadata(name=name), image=image,
-                           command=command, **kwargs)  # type: ignore[arg-type]
-
-
-async def wait_state(service: OCIRuntimeService, cid: str, state: ContainerState,
-                     timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (await service.container_status(cid)).state != state:
-        assert loop.time() < deadline, f"container never reached {state}"
-        await asyncio.sleep(0.05)
 
 
 async def run(service: OCIRuntimeService, sid: str, pod: PodSandboxConfig,
