@@ -131,7 +131,10 @@ class FakeNode:
         for which ``predicate(status)`` holds; every report counts, even one replaced
         a moment later."""
         deadline = self.loop.time() + within
-        seen = max(0, len(self.client.status_history) - 1)
+        current = self.client.statuses.get(name)  # this pod's latest, whichever pod came after
+        if current is not None and predicate(current):
+            return current
+        seen = len(self.client.status_history)
         while True:
             history = self.client.status_history
             for pod, status in history[seen:]:
