@@ -6,9 +6,8 @@ themselves, inside the container's /dev/pts (so ``tty`` names ``/dev/pts/0``
 there), put their own terminal in raw mode, copy bytes between the two and
 copy their own terminal's size to the container's on start and on every
 SIGWINCH.  So the runtime needs a terminal of its own: ``start_tty_process``
-opens a pty pair (raw from the start: the container's own terminal does the
-line discipline, as with containerd), starts the program in a new session with
-the slave as stdin/stdout/stderr and controlling terminal, and keeps the master.
+opens a pty pair, starts the program in a new session with the slave as
+stdin/stdout/stderr and controlling terminal, and keeps the master.
 ``TtyProcess`` is that master: ``read`` (b"" once the program has exited and
 the slave is gone), ``write`` (the user's keystrokes), ``resize``
 (TIOCSWINSZ, which makes the kernel send the program its SIGWINCH),
@@ -28,7 +27,6 @@ import fcntl
 import os
 import struct
 import termios
-import tty
 from collections.abc import Sequence
 
 DEFAULT_SIZE = (80, 24)
@@ -123,9 +121,6 @@ async def start_tty_process(argv: Sequence[str], size: tuple[int, int] = DEFAULT
     """
     master, slave = os.openpty()
     try:
-        # raw from the start: the runtime sets it raw too, but only once it runs, and output
-        # that came before would be translated twice (\n -> \r\r\n) on its way out
-        tty.setraw(slave)
         set_window_size(master, *size)
         os.set_blocking(master, False)
         proc = await asyncio.create_subprocess_exec(
