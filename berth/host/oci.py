@@ -247,12 +247,14 @@ async def exec_tty(rt: OCIRuntime, container_id: str, argv: Sequence[str], *,
     """Start ``argv`` in the container on a terminal ``size`` (width, height) big.
 
     ``env`` entries (``KEY=VALUE``) go to ``--env``; the runtime runs in the
-    foreground on a pty of its own (``berth.host.ttyexec``'s docstring).
+    foreground on a raw pty of its own (``berth.host.ttyexec``'s docstring): the
+    container's own terminal does the line discipline, once.
     """
     flags: list[str] = []
     for entry in env:
         flags += ["--env", entry]
-    return await start_tty_process(rt.argv("exec", "--tty", *flags, container_id, *argv), size)
+    return await start_tty_process(rt.argv("exec", "--tty", *flags, container_id, *argv), size,
+                                   raw=True)
 
 
 def _looks_like_runtime_error(err: bytes) -> bool:

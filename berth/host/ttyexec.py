@@ -6,7 +6,9 @@ themselves, inside the container's /dev/pts (so ``tty`` names ``/dev/pts/0``
 there), put their own terminal in raw mode, copy bytes between the two and
 copy their own terminal's size to the container's on start and on every
 SIGWINCH.  So the runtime needs a terminal of its own: ``start_tty_process``
-opens a pty pair, starts the program in a new session with the slave as
+opens a pty pair (for a runtime: raw before it starts, because output that the
+container writes before the runtime has made its terminal raw would otherwise
+be translated twice, ``\r\r\n``), starts the program in a new session with the slave as
 stdin/stdout/stderr and controlling terminal, and keeps the master.
 ``TtyProcess`` is that master: ``read`` (b"" once the program has exited and
 the slave is gone), ``write`` (the user's keystrokes), ``resize``
@@ -27,6 +29,7 @@ import fcntl
 import os
 import struct
 import termios
+import tty
 from collections.abc import Sequence
 
 DEFAULT_SIZE = (80, 24)
@@ -113,14 +116,18 @@ class TtyProcess:
             os.close(self.master)
 
 
-async def start_tty_process(argv: Sequence[str], size: tuple[int, int] = DEFAULT_SIZE
-                            ) -> TtyProcess:
+async def start_tty_process(argv: Sequence[str], size: tuple[int, int] = DEFAULT_SIZE,
+                            *, raw: bool = False) -> TtyProcess:
     """Start ``argv`` in a new session whose controlling terminal is a fresh pty.
 
-    ``size`` is (width, height), set on the terminal before the program starts.
+    ``size`` is (width, height), set on the terminal before the program starts;
+    ``raw`` puts it in raw mode first (no echo, no line editing, no output
+    translation), as a runtime does with its own terminal once it runs.
     """
     master, slave = os.openpty()
     try:
+        if raw:
+            tty.setraw(slave)
         set_window_size(master, *size)
         os.set_blocking(master, False)
         proc = await asyncio.create_subprocess_exec(
