@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +35,16 @@ class Cluster:
         command = [str(script)] if script.exists() else [sys.executable, "-m", "berth.cli.main"]
         return subprocess.run([*command, *args], input=stdin,
                               capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def ctrl_c_works() -> None:
+    """``preexec_fn`` for a command a test will stop with SIGINT, as Ctrl-C would.
+
+    A shell gives the commands it starts in the background SIGINT ignored, and
+    that is inherited (``bash .ci/run &`` -> make -> pytest -> the command);
+    an interactive shell gives its foreground command the default action.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _serve(data_dir: Path, kubeconfig: Path, ready: threading.Event, box: dict[str, object],

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.integration.cli.conftest import ctrl_c_works
+
 
 def berth_command() -> list[str]:
     script = Path(sys.executable).parent / "berth"
@@ -21,7 +23,8 @@ def test_server_writes_kubeconfig_and_cli_uses_it(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [*berth_command(), "server", "--data-dir", str(tmp_path / "data"),
          "--listen", "127.0.0.1:0"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=ctrl_c_works)
     try:
         kubeconfig = tmp_path / "home" / "kubeconfig"
         deadline = time.monotonic() + 60

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from tests.integration.cli.conftest import ctrl_c_works
 from tests.seed import SEED_MANIFEST as SEED
 
 FIXED = SEED.replace("pod_name", "pod-name").replace("container:", "containers:")
@@ -149,7 +150,8 @@ def test_watch_prints_rows_as_objects_change(cluster: Any) -> None:
     script = Path(sys.executable).parent / "berth"
     env = {**os.environ, "BERTH_HOME": str(cluster.home)}
     watcher = subprocess.Popen([str(script), "get", "pods", "-w"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_works)
     try:
         time.sleep(1.0)  # let the watch start; objects created before it are listed anyway
         assert cluster.berth("apply", "-f", "-", stdin=FIXED).returncode == 0
