@@ -52,11 +52,20 @@ def spawn(state: ClusterState, role: str, argv: list[str], log: Path, node: str 
     return record
 
 
+def log_tail(path: str, lines: int = 8) -> str:
+    """The last lines of a process's log, for an error that says why it ended ("" if none)."""
+    try:
+        tail = Path(path).read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "".join(f"\n  {line}" for line in tail)
+
+
 def wait_port(host: str, port: int, proc: Process, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not process_alive(proc):
-            raise StartupError(f"the {proc.role} exited; see {proc.log}")
+            raise StartupError(f"the {proc.role} exited; see {proc.log}{log_tail(proc.log)}")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
