@@ -162,26 +162,6 @@ async def test_shared_process_namespace_makes_pause_pid_1(runtime: OCIRuntimeSer
     assert result.stdout.rstrip(b"\0") == b"sleep\x001000"
 
 
-async def test_stop_uses_sigterm_then_sigkill_after_the_timeout(
-        runtime: OCIRuntimeService) -> None:
-    pod = pod_config()
-    sid = await runtime.run_pod_sandbox(pod)
-    graceful = await run(runtime, sid, pod, container(
-        "graceful", ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]))
-    stubborn = await run(runtime, sid, pod, container("stubborn", ["sleep", "1000"]))
-    await asyncio.sleep(0.2)
-    await runtime.stop_container(graceful, 5)
-    status = await runtime.container_status(graceful)
-    assert (status.state, status.exit_code, status.reason) == (
-        ContainerState.EXITED, 0, "Completed")
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    await runtime.stop_container(stubborn, 0.5)  # PID 1 without a handler ignores SIGTERM
-    assert loop.time() - began >= 0.5
-    status = await runtime.container_status(stubborn)
-    assert (status.exit_code, status.reason) == (137, "Error")
-
-
 async def test_memory_limit_ends_oomkilled(runtime: OCIRuntimeService) -> None:
     pod = pod_config()
     sid = await runtime.run_pod_sandbox(pod)
